@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The memory table: SET_MEM_TABLE, ADD/REM_MEM_REG and GET_MAX_MEM_SLOTS,
+ * mapping each region from its fd (bounded by the file's size, so a
+ * hostile table cannot make us touch pages past the end of a file), and
+ * the translations from front-end virtual and guest physical addresses.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vhu_internal.h"
+
+static uint64_t
+align_down(uint64_t v, uint64_t a)
+{
+	return v & ~(a - 1);
+}
+
+void *
+vhu_map_fd(int fd, uint64_t size, uint64_t offset, void **base, size_t *len,
+	   bool populate)
+{
+	struct stat st;
+	uint64_t align, start, end;
+	void *p;
+
+	if (fstat(fd, &st) < 0)
+		return NULL;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EBADF;
+		return NULL;
+	}
+	if (size == 0 || offset > UINT64_MAX - size ||
+	    offset + size > (uint64_t)st.st_size) {
+		errno = ERANGE;
+		return NULL;
+	}
+	/* hugetlbfs reports its page size here; mappings must align to it. */
+	align = st.st_blksize > 0 ? (uint64_t)st.st_blksize : 4096;
+	if ((align & (align - 1)) != 0)
+		align = 4096;
+	start = align_down(offset, align);
+	end = offset + size;
+	if (end - start > SIZE_MAX) {
+		errno = ERANGE;
+		return NULL;
+	}
+	p = mmap(NULL, end - start, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, (off_t)start);
+	if (p == MAP_FAILED)
+		return NULL;
+	*base = p;
+	*len = end - start;
+	return (uint8_t *)p + (offset - start);
+}
+
+static int
+check_desc(const struct vhu_mem_region_desc *d)
+{
+	if (d->memory_size == 0)
+		return -EINVAL;
+	if (d->guest_phys_addr > UINT64_MAX - d->memory_size ||
+	    d->userspace_addr > UINT64_MAX - d->memory_size ||
+	    d->mmap_offset > UINT64_MAX - d->memory_size)
+		return -ERANGE;
+	return 0;
+}
+
+int
+vhu_mem_map_region(struct vhu_mem_region *r,
+		   const struct vhu_mem_region_desc *d, int fd, bool populate)
+{
+	void *hva;
+	int rc = check_desc(d);
+
+	if (rc < 0)
+		return rc;
+	hva = vhu_map_fd(fd, d->memory_size, d->mmap_offset, &r->map_base,
+			 &r->map_len, populate);
+	if (hva == NULL)
+		return -errno;
+	r->gpa = d->guest_phys_addr;
+	r->size = d->memory_size;
+	r->uva = d->userspace_addr;
+	r->mmap_offset = d->mmap_offset;
+	r->hva = hva;
+	r->fd = fd;
+	return 0;
+}
+
+void
+vhu_mem_unmap_region(struct vhu_mem_region *r)
+{
+	if (r->map_base != NULL)
+		munmap(r->map_base, r->map_len);
+	if (r->fd >= 0)
+		close(r->fd);
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+}
+
+void
+vhu_mem_free(struct vhu_mem *mem)
+{
+	uint32_t i;
+
+	for (i = 0; i < mem->nregions; i++)
+		vhu_mem_unmap_region(&mem->regions[i]);
+	mem->nregions = 0;
+}
+
+static bool
+ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/* Whether d overlaps any of n regions in guest or front-end space. */
+static bool
+overlaps(const struct vhu_mem_region_desc *d, const struct vhu_mem_region *r,
+	 uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		if (ranges_overlap(d->guest_phys_addr, d->memory_size,
+				   r[i].gpa, r[i].size) ||
+		    ranges_overlap(d->userspace_addr, d->memory_size,
+				   r[i].uva, r[i].size))
+			return true;
+	}
+	return false;
+}
+
+/* Insert r into mem keeping the regions sorted by guest address. */
+static void
+insert_sorted(struct vhu_mem *mem, const struct vhu_mem_region *r)
+{
+	uint32_t i = mem->nregions;
+
+	while (i > 0 && mem->regions[i - 1].gpa > r->gpa) {
+		mem->regions[i] = mem->regions[i - 1];
+		i--;
+	}
+	mem->regions[i] = *r;
+	mem->nregions++;
+}
+
+static void
+remove_at(struct vhu_mem *mem, uint32_t i)
+{
+	vhu_mem_unmap_region(&mem->regions[i]);
+	memmove(&mem->regions[i], &mem->regions[i + 1],
+		(mem->nregions - i - 1) * sizeof(mem->regions[0]));
+	mem->nregions--;
+}
+
+const struct vhu_mem_region *
+vhu_mem_find_uva(const struct vhu_mem *m, uint64_t uva, uint64_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i < m->nregions; i++) {
+		const struct vhu_mem_region *r = &m->regions[i];
+
+		if (uva >= r->uva && uva - r->uva < r->size &&
+		    len <= r->size - (uva - r->uva))
+			return r;
+	}
+	return NULL;
+}
+
+void *
+vhu_uva_to_hva(const struct vhu_mem *m, uint64_t uva, uint64_t len)
+{
+	const struct vhu_mem_region *r = vhu_mem_find_uva(m, uva, len);
+
+	return r != NULL ? r->hva + (uva - r->uva) : NULL;
+}
+
+uint64_t
+vhu_hva_to_gpa(const struct vhu_mem *m, const void *hva)
+{
+	uintptr_t p = (uintptr_t)hva;
+	uint32_t i;
+
+	for (i = 0; i < m->nregions; i++) {
+		const struct vhu_mem_region *r = &m->regions[i];
+		uintptr_t base = (uintptr_t)r->hva;
+
+		if (p >= base && p - base < r->size)
+			return r->gpa + (p - base);
+	}
+	return UINT64_MAX;
+}
+
+/* After any change of the table: IOTLB addresses and ring pointers. */
+static enum vhu_result
+mem_changed(struct vhu_dev *dev, const struct vhu_msg *msg)
+{
+	vhu_iotlb_remap(&dev->iotlb, dev->mem);
+	return vhu_vrings_retranslate(dev, msg);
+}
+
+/* Identical to the current table, same files: nothing to remap. */
+static bool
+same_table(const struct vhu_dev *dev, const struct vhu_mem_table *t,
+	   const int *fds)
+{
+	uint32_t i, j;
+
+	if (t->nregions != dev->mem->nregions)
+		return false;
+	for (i = 0; i < t->nregions; i++) {
+		const struct vhu_mem_region_desc *d = &t->regions[i];
+		struct stat a, b;
+		bool found = false;
+
+		for (j = 0; j < dev->mem->nregions && !found; j++) {
+			const struct vhu_mem_region *r = &dev->mem->regions[j];
+
+			found = r->gpa == d->guest_phys_addr &&
+				r->size == d->memory_size &&
+				r->uva == d->userspace_addr &&
+				r->mmap_offset == d->mmap_offset &&
+				fstat(fds[i], &a) == 0 &&
+				fstat(r->fd, &b) == 0 &&
+				a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static enum vhu_result
+postcopy_ack(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	if (msg->hdr.size != sizeof(uint64_t) || msg->nfds != 0)
+		return vhu_violation(dev, msg, VHU_RULE_SIZE,
+				     "the postcopy acknowledgement is a u64 "
+				     "with no fds");
+	dev->postcopy_awaiting_ack = false;
+	if (msg->payload.u64 != 0)
+		return vhu_violation(dev, msg, VHU_RULE_VALUE,
+				     "front-end failed the postcopy table "
+				     "(%llu)",
+				     (unsigned long long)msg->payload.u64);
+	return VHU_OK;
+}
+
+static enum vhu_result
+check_table(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	const struct vhu_mem_table *t = &msg->payload.mem;
+	uint32_t i, j;
+
+	if (t->nregions > VHU_MEM_TABLE_REGIONS ||
+	    msg->hdr.size != offsetof(struct vhu_mem_table, regions) +
+			     t->nregions * sizeof(t->regions[0]))
+		return vhu_violation(dev, msg, VHU_RULE_SIZE,
+				     "%u bytes for %u regions", msg->hdr.size,
+				     t->nregions);
+	if (msg->nfds != t->nregions)
+		return vhu_violation(dev, msg, VHU_RULE_FDS,
+				     "%u fds for %u regions", msg->nfds,
+				     t->nregions);
+	for (i = 0; i < t->nregions; i++) {
+		const struct vhu_mem_region_desc *a = &t->regions[i];
+
+		if (check_desc(a) < 0)
+			return vhu_violation(dev, msg, VHU_RULE_REGION,
+					     "region %u is empty or wraps", i);
+		for (j = 0; j < i; j++) {
+			const struct vhu_mem_region_desc *b = &t->regions[j];
+
+			if (ranges_overlap(a->guest_phys_addr, a->memory_size,
+					   b->guest_phys_addr, b->memory_size) ||
+			    ranges_overlap(a->userspace_addr, a->memory_size,
+					   b->userspace_addr, b->memory_size))
+				return vhu_violation(dev, msg,
+						     VHU_RULE_OVERLAP,
+						     "regions %u and %u overlap",
+						     j, i);
+		}
+	}
+	return VHU_OK;
+}
+
+/* Postcopy: tell the front-end where each region is mapped here. */
+static enum vhu_result
+postcopy_reply_table(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	struct vhu_mem_table *t = &msg->payload.mem;
+	uint32_t i;
+
+	for (i = 0; i < t->nregions; i++) {
+		const struct vhu_mem_region *r =
+			vhu_mem_find_gpa(dev->mem, t->regions[i].guest_phys_addr);
+
+		t->regions[i].userspace_addr = (uint64_t)(uintptr_t)r->hva;
+	}
+	dev->postcopy_awaiting_ack = true;
+	return VHU_REPLY;
+}
+
+enum vhu_result
+vhu_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	const struct vhu_mem_table *t = &msg->payload.mem;
+	bool postcopy = dev->postcopy_listening;
+	enum vhu_result res;
+	uint32_t i;
+
+	if (dev->postcopy_awaiting_ack)
+		return postcopy_ack(dev, msg);
+	res = check_table(dev, msg);
+	if (res != VHU_OK)
+		return res;
+	if (!postcopy && same_table(dev, t, msg->fds))
+		return VHU_OK;
+	vhu_mem_free(dev->mem);
+	for (i = 0; i < t->nregions; i++) {
+		struct vhu_mem_region r;
+		int rc = vhu_mem_map_region(&r, &t->regions[i], msg->fds[i],
+					    false);
+
+		if (rc < 0)
+			return vhu_violation(dev, msg, VHU_RULE_REGION,
+					     "region %u: gpa 0x%llx size 0x%llx "
+					     "offset 0x%llx: %s", i,
+					     (unsigned long long)
+					     t->regions[i].guest_phys_addr,
+					     (unsigned long long)
+					     t->regions[i].memory_size,
+					     (unsigned long long)
+					     t->regions[i].mmap_offset,
+					     strerror(-rc));
+		vhu_msg_take_fd(msg, i);
+		insert_sorted(dev->mem, &r);
+		if (postcopy && vhu_postcopy_register(dev, &dev->mem->regions[
+				dev->mem->nregions - 1]) < 0)
+			return vhu_violation(dev, msg, VHU_RULE_RESOURCE,
+					     "userfaultfd registration failed");
+	}
+	res = mem_changed(dev, msg);
+	if (res != VHU_OK || !postcopy)
+		return res;
+	return postcopy_reply_table(dev, msg);
+}
+
+enum vhu_result
+vhu_get_max_mem_slots(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	(void)dev;
+	msg->hdr.size = sizeof(uint64_t);
+	msg->payload.u64 = VHU_MAX_MEM_SLOTS;
+	return VHU_REPLY;
+}
+
+enum vhu_result
+vhu_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	struct vhu_mem_region_desc *d = &msg->payload.mem_reg.region;
+	struct vhu_mem_region r;
+	enum vhu_result res;
+	int rc;
+
+	if (dev->mem->nregions >= VHU_MAX_MEM_SLOTS)
+		return vhu_violation(dev, msg, VHU_RULE_RESOURCE,
+				     "all %u memory slots are in use",
+				     VHU_MAX_MEM_SLOTS);
+	if (check_desc(d) < 0)
+		return vhu_violation(dev, msg, VHU_RULE_REGION,
+				     "region is empty or wraps");
+	if (overlaps(d, dev->mem->regions, dev->mem->nregions))
+		return vhu_violation(dev, msg, VHU_RULE_OVERLAP,
+				     "gpa 0x%llx size 0x%llx overlaps a "
+				     "mapped region",
+				     (unsigned long long)d->guest_phys_addr,
+				     (unsigned long long)d->memory_size);
+	rc = vhu_mem_map_region(&r, d, msg->fds[0], false);
+	if (rc < 0)
+		return vhu_violation(dev, msg, VHU_RULE_REGION,
+				     "gpa 0x%llx size 0x%llx offset 0x%llx: %s",
+				     (unsigned long long)d->guest_phys_addr,
+				     (unsigned long long)d->memory_size,
+				     (unsigned long long)d->mmap_offset,
+				     strerror(-rc));
+	vhu_msg_take_fd(msg, 0);
+	insert_sorted(dev->mem, &r);
+	if (dev->postcopy_listening) {
+		const struct vhu_mem_region *m =
+			vhu_mem_find_gpa(dev->mem, d->guest_phys_addr);
+
+		if (vhu_postcopy_register(dev, (struct vhu_mem_region *)m) < 0)
+			return vhu_violation(dev, msg, VHU_RULE_RESOURCE,
+					     "userfaultfd registration failed");
+		d->userspace_addr = (uint64_t)(uintptr_t)m->hva;
+	}
+	res = mem_changed(dev, msg);
+	if (res == VHU_OK && dev->postcopy_listening)
+		return VHU_REPLY;
+	return res;
+}
+
+enum vhu_result
+vhu_rem_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	const struct vhu_mem_region_desc *d = &msg->payload.mem_reg.region;
+	uint32_t i;
+
+	/* An fd here is tolerated for old front-ends, and only closed. */
+	for (i = 0; i < dev->mem->nregions; i++) {
+		const struct vhu_mem_region *r = &dev->mem->regions[i];
+
+		if (r->gpa == d->guest_phys_addr && r->size == d->memory_size &&
+		    r->uva == d->userspace_addr) {
+			remove_at(dev->mem, i);
+			return mem_changed(dev, msg);
+		}
+	}
+	return vhu_violation(dev, msg, VHU_RULE_REGION,
+			     "no region gpa 0x%llx size 0x%llx uva 0x%llx",
+			     (unsigned long long)d->guest_phys_addr,
+			     (unsigned long long)d->memory_size,
+			     (unsigned long long)d->userspace_addr);
+}

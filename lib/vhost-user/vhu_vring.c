@@ -313,8 +313,9 @@ vhu_vring_kick_readable(struct vhu_dev *dev, struct vhu_vring *vr)
 	 * to the front-end and may be in blocking mode. The ring is polled
 	 * from now on, so what is left unread does not matter.
 	 */
-	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) != 0 &&
-	    read(vr->kick_fd, &v, sizeof(v)) < 0)
+	if (poll(&pfd, 1, 0) != 1 || (pfd.revents & POLLIN) == 0)
+		return;		/* a spurious wake-up is not a kick */
+	if (read(vr->kick_fd, &v, sizeof(v)) < 0)
 		VHU_DEBUG("vhost-user %s: ring %u: kick read failed",
 			  dev->name, vr->index);
 	start_ring(dev, vr, NULL);

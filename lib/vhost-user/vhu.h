@@ -95,12 +95,14 @@ struct vhu_iotlb_entry {
 	uint64_t size;
 	uint64_t uva;
 	uint8_t *hva;
+	uint64_t stamp;		/* install order, to evict the oldest */
 	uint8_t perm;
 };
 
 struct vhu_iotlb {
 	uint32_t n;
 	uint32_t cap;
+	uint64_t clock;
 	struct vhu_iotlb_entry *e;	/* sorted by iova, not overlapping */
 };
 
@@ -239,7 +241,8 @@ struct vhu_dev_params {
 	const char *name;		/* for logs; defaults to path */
 	enum vhu_mode mode;
 	const char *path;		/* SERVER and CLIENT modes */
-	int fd;				/* FD mode */
+	int fd;				/* FD mode: owned by the device from
+					 * vhu_dev_create on, closed by it */
 	uint64_t features;		/* device features to offer */
 	uint64_t protocol_features;	/* mask; 0 means all implemented */
 	uint16_t max_queue_pairs;	/* 1..VHU_MAX_QUEUE_PAIRS */

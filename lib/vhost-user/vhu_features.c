@@ -79,9 +79,8 @@ vhu_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
 		if ((f & VHU_BIT(VHU_F_PROTOCOL_FEATURES)) == 0 && !vr->enabled)
 			vhu_vring_set_state(dev, vr, vr->started, true);
 	}
-	/* The inflight layout follows the ring layout. */
-	if ((changed & VHU_BIT(VHU_F_RING_PACKED)) != 0)
-		vhu_inflight_attach(dev);
+	/* The inflight area is read in the ring layout now known. */
+	vhu_inflight_attach(dev);
 	if (dev->ops != NULL && dev->ops->features_changed != NULL)
 		dev->ops->features_changed(dev, f);
 	return VHU_OK;
@@ -143,7 +142,7 @@ enum vhu_result
 vhu_reset_device(struct vhu_dev *dev, struct vhu_msg *msg)
 {
 	(void)msg;
-	vhu_vrings_reset(dev, false);
+	vhu_vrings_reset(dev);
 	vhu_log_reset(dev);
 	vhu_inflight_reset(dev);
 	vhu_iotlb_reset(&dev->iotlb);

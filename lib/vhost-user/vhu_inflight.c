@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Inflight I/O tracking (INFLIGHT_SHMFD): GET_INFLIGHT_FD allocates a
- * shared area in the spec's split or packed layout, SET_INFLIGHT_FD
- * attaches one (possibly filled by an earlier instance) to the rings, and
- * the functions below follow the spec's procedures for fetching, using
- * and recovering after a reconnect. The area is shared with the
- * front-end, so every index read from it is bounds-checked.
+ * Inflight I/O tracking (INFLIGHT_SHMFD): GET_INFLIGHT_FD hands out a
+ * shared area, SET_INFLIGHT_FD gives one back (possibly filled by an
+ * earlier instance), and the functions below follow the spec's
+ * procedures for fetching, using and recovering after a reconnect.
+ *
+ * Front-ends send both messages before SET_FEATURES, when the ring
+ * layout is not yet known, so GET sizes the area for the larger (packed)
+ * layout and leaves it blank, and the rings attach to it in the layout
+ * SET_FEATURES negotiates; blank queue regions are initialized then.
+ * The area is shared with the front-end, so every index read from it is
+ * bounds-checked against what we know, never against what it says.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -46,13 +51,12 @@ dev_packed(const struct vhu_dev *dev)
 	return (dev->features & VHU_BIT(VHU_F_RING_PACKED)) != 0;
 }
 
+static void detach(struct vhu_dev *dev);
+
 void
 vhu_inflight_reset(struct vhu_dev *dev)
 {
-	unsigned int i;
-
-	for (i = 0; i < dev->nr_vrings; i++)
-		dev->vrings[i].inflight.split = NULL;
+	detach(dev);
 	if (dev->inflight_map != NULL)
 		munmap(dev->inflight_map, dev->inflight_map_len);
 	dev->inflight_map = NULL;
@@ -87,20 +91,6 @@ init_packed(struct vhu_inflight_packed *q, uint16_t qs)
 		q->desc[i].next = (uint16_t)(i + 1);
 }
 
-static void
-init_area(uint8_t *base, uint16_t nq, uint16_t qs, bool packed)
-{
-	uint64_t per = vhu_inflight_queue_size(packed, qs);
-	uint16_t i;
-
-	for (i = 0; i < nq; i++) {
-		if (packed)
-			init_packed((void *)(base + i * per), qs);
-		else
-			init_split((void *)(base + i * per), qs);
-	}
-}
-
 static bool
 check_geometry(struct vhu_dev *dev, struct vhu_msg *msg)
 {
@@ -121,14 +111,13 @@ enum vhu_result
 vhu_get_inflight_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 {
 	struct vhu_inflight_desc *d = &msg->payload.inflight;
-	bool packed = dev_packed(dev);
 	uint64_t size;
-	void *p;
 	int fd;
 
 	if (!check_geometry(dev, msg))
 		return VHU_ERROR;
-	size = vhu_inflight_queue_size(packed, d->queue_size) * d->num_queues;
+	/* Blank (version 0) and big enough for either layout. */
+	size = vhu_inflight_queue_size(true, d->queue_size) * d->num_queues;
 	fd = memfd_create("vuswitch-inflight", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
 		if (fd >= 0)
@@ -137,14 +126,6 @@ vhu_get_inflight_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 				     "no inflight area of %llu bytes: %s",
 				     (unsigned long long)size, strerror(errno));
 	}
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		close(fd);
-		return vhu_violation(dev, msg, VHU_RULE_RESOURCE,
-				     "inflight mmap: %s", strerror(errno));
-	}
-	init_area(p, d->num_queues, d->queue_size, packed);
-	munmap(p, size);
 	if (dev->inflight_fd >= 0)
 		close(dev->inflight_fd);
 	dev->inflight_fd = fd;
@@ -158,14 +139,14 @@ enum vhu_result
 vhu_set_inflight_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 {
 	const struct vhu_inflight_desc *d = &msg->payload.inflight;
-	bool packed = dev_packed(dev);
 	uint64_t per;
 	size_t len;
 	void *base, *p;
 
 	if (!check_geometry(dev, msg))
 		return VHU_ERROR;
-	per = vhu_inflight_queue_size(packed, d->queue_size);
+	/* At least the smaller layout; attach checks the negotiated one. */
+	per = vhu_inflight_queue_size(false, d->queue_size);
 	if (d->mmap_size < per * d->num_queues)
 		return vhu_violation(dev, msg, VHU_RULE_SIZE,
 				     "area of %llu bytes for %u queues of %llu",
@@ -183,25 +164,43 @@ vhu_set_inflight_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 	dev->inflight_area = p;
 	dev->inflight_queues = d->num_queues;
 	dev->inflight_queue_size = d->queue_size;
+	dev->inflight_layout = VHU_INFLIGHT_DETACHED;
 	vhu_inflight_attach(dev);
 	return VHU_OK;
 }
 
-/* Point each ring at its queue region, initializing blank ones. */
+static void
+detach(struct vhu_dev *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->nr_vrings; i++)
+		dev->vrings[i].inflight.split = NULL;
+	dev->inflight_layout = VHU_INFLIGHT_DETACHED;
+}
+
+/*
+ * Point each ring at its queue region in the negotiated layout, once the
+ * features are known. Blank regions are initialized; so is everything
+ * when the layout changed since the last attach (a renegotiation: what
+ * the area held describes rings that no longer exist).
+ */
 void
 vhu_inflight_attach(struct vhu_dev *dev)
 {
 	bool packed = dev_packed(dev);
-	uint64_t per = vhu_inflight_queue_size(packed, dev->inflight_queue_size);
-	uint8_t *base;
+	uint8_t layout = packed ? VHU_INFLIGHT_PACKED : VHU_INFLIGHT_SPLIT;
+	uint16_t qs = dev->inflight_queue_size;
+	uint64_t per = vhu_inflight_queue_size(packed, qs);
+	bool relayout;
 	uint16_t i;
 
-	if (dev->inflight_map == NULL)
+	if (dev->inflight_map == NULL || !dev->features_set ||
+	    dev->inflight_layout == layout)
 		return;
-	for (i = 0; i < dev->nr_vrings; i++)
-		dev->vrings[i].inflight.split = NULL;
-	base = dev->inflight_area;
-	if ((uint64_t)(base - (uint8_t *)dev->inflight_map) +
+	relayout = dev->inflight_layout != VHU_INFLIGHT_DETACHED;
+	detach(dev);
+	if ((uint64_t)(dev->inflight_area - (uint8_t *)dev->inflight_map) +
 	    per * dev->inflight_queues > dev->inflight_map_len) {
 		VHU_WARN("vhost-user %s: inflight area too small for the %s "
 			 "layout; not tracking", dev->name,
@@ -210,22 +209,23 @@ vhu_inflight_attach(struct vhu_dev *dev)
 	}
 	for (i = 0; i < dev->inflight_queues && i < dev->nr_vrings; i++) {
 		struct vhu_vring *vr = &dev->vrings[i];
-		void *q = base + i * per;
+		void *q = dev->inflight_area + i * per;
 		struct vhu_inflight_split *s = q;
 
 		/* version and desc_num sit at the same place in both layouts */
-		if (s->version == 0 || s->desc_num != dev->inflight_queue_size) {
+		if (relayout || s->version == 0 || s->desc_num != qs) {
 			if (packed)
-				init_packed(q, dev->inflight_queue_size);
+				init_packed(q, qs);
 			else
-				init_split(q, dev->inflight_queue_size);
+				init_split(q, qs);
 		}
 		vr->inflight.split = q;
-		vr->inflight_num = dev->inflight_queue_size;
+		vr->inflight_num = qs;
 		vr->inflight_counter = 0;
 		if (dev->ops != NULL && dev->ops->inflight_ready != NULL)
 			dev->ops->inflight_ready(dev, i);
 	}
+	dev->inflight_layout = layout;
 }
 
 void

@@ -54,6 +54,12 @@ struct vhu_pending {
 	void *opaque;
 };
 
+enum {
+	VHU_INFLIGHT_DETACHED,
+	VHU_INFLIGHT_SPLIT,
+	VHU_INFLIGHT_PACKED,
+};
+
 struct vhu_shared_obj {
 	uint8_t uuid[16];
 	int fd;
@@ -114,6 +120,7 @@ struct vhu_dev {
 	int inflight_fd;
 	uint16_t inflight_queues;
 	uint16_t inflight_queue_size;
+	uint8_t inflight_layout;	/* VHU_INFLIGHT_*: how rings use it */
 
 	/* postcopy */
 	int uffd;
@@ -253,7 +260,7 @@ void *vhu_map_fd(int fd, uint64_t size, uint64_t offset, void **base,
 		 size_t *len, bool populate);
 
 /* Vrings (vhu_vring.c). */
-void vhu_vrings_reset(struct vhu_dev *dev, bool keep_enable);
+void vhu_vrings_reset(struct vhu_dev *dev);
 void vhu_vring_reset(struct vhu_vring *vr);
 /* Recompute ring host addresses after the memory table or IOTLB changed. */
 enum vhu_result vhu_vrings_retranslate(struct vhu_dev *dev,
@@ -276,6 +283,7 @@ void vhu_iotlb_remap(struct vhu_iotlb *t, const struct vhu_mem *mem);
 
 /* Inflight (vhu_inflight.c). */
 void vhu_inflight_reset(struct vhu_dev *dev);
+/* Attach rings to the area in the negotiated layout (idempotent). */
 void vhu_inflight_attach(struct vhu_dev *dev);
 
 /* Postcopy (vhu_postcopy.c). */

@@ -80,12 +80,19 @@ remove_range(struct vhu_iotlb *t, uint64_t iova, uint64_t size)
 		struct vhu_iotlb_entry *e = &t->e[i];
 		uint64_t elast = e->iova + e->size - 1;
 
+		if (e->iova < iova && elast > last && t->n == t->cap) {
+			/*
+			 * No room to split: drop the whole entry. Removing
+			 * more than asked is safe, a miss brings it back.
+			 */
+			memmove(e, e + 1, (t->n - i - 1) * sizeof(*e));
+			t->n--;
+			return 0;
+		}
 		if (e->iova < iova && elast > last) {
 			/* Split: keep the head here, insert the tail after. */
 			struct vhu_iotlb_entry tail = *e;
 
-			if (t->n == t->cap)
-				return -ENOSPC;
 			tail.iova = last + 1;
 			tail.size = elast - last;
 			tail.uva += last + 1 - e->iova;
@@ -132,16 +139,20 @@ insert(struct vhu_iotlb *t, const struct vhu_iotlb_entry *ne)
 	if (rc < 0)
 		return rc;
 	if (t->n == t->cap) {
-		/* Full: drop the entry next to the new one; misses refill. */
-		i = lower_bound(t, ne->iova);
-		if (i == t->n)
-			i--;
-		memmove(&t->e[i], &t->e[i + 1], (t->n - i - 1) * sizeof(*ne));
+		/* Full: drop the oldest entry; a miss brings it back. */
+		uint32_t old = 0;
+
+		for (i = 1; i < t->n; i++)
+			if (t->e[i].stamp < t->e[old].stamp)
+				old = i;
+		memmove(&t->e[old], &t->e[old + 1],
+			(t->n - old - 1) * sizeof(*ne));
 		t->n--;
 	}
 	i = lower_bound(t, ne->iova);
 	memmove(&t->e[i + 1], &t->e[i], (t->n - i) * sizeof(*ne));
 	t->e[i] = *ne;
+	t->e[i].stamp = ++t->clock;
 	t->n++;
 	return 0;
 }

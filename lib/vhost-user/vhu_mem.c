@@ -54,7 +54,8 @@ vhu_map_fd(int fd, uint64_t size, uint64_t offset, void **base, size_t *len,
 	if (p == MAP_FAILED)
 		return NULL;
 	*base = p;
-	*len = end - start;
+	/* Whole pages: munmap of hugetlbfs and userfaultfd need that. */
+	*len = (end - start + align - 1) & ~(align - 1);
 	return (uint8_t *)p + (offset - start);
 }
 
@@ -137,7 +138,7 @@ overlaps(const struct vhu_mem_region_desc *d, const struct vhu_mem_region *r,
 }
 
 /* Insert r into mem keeping the regions sorted by guest address. */
-static void
+static struct vhu_mem_region *
 insert_sorted(struct vhu_mem *mem, const struct vhu_mem_region *r)
 {
 	uint32_t i = mem->nregions;
@@ -148,6 +149,7 @@ insert_sorted(struct vhu_mem *mem, const struct vhu_mem_region *r)
 	}
 	mem->regions[i] = *r;
 	mem->nregions++;
+	return &mem->regions[i];
 }
 
 static void
@@ -341,11 +343,12 @@ vhu_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
 					     t->regions[i].mmap_offset,
 					     strerror(-rc));
 		vhu_msg_take_fd(msg, i);
-		insert_sorted(dev->mem, &r);
-		if (postcopy && vhu_postcopy_register(dev, &dev->mem->regions[
-				dev->mem->nregions - 1]) < 0)
+		if (postcopy &&
+		    vhu_postcopy_register(dev, insert_sorted(dev->mem, &r)) < 0)
 			return vhu_violation(dev, msg, VHU_RULE_RESOURCE,
 					     "userfaultfd registration failed");
+		if (!postcopy)
+			insert_sorted(dev->mem, &r);
 	}
 	res = mem_changed(dev, msg);
 	if (res != VHU_OK || !postcopy)
@@ -366,7 +369,7 @@ enum vhu_result
 vhu_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 {
 	struct vhu_mem_region_desc *d = &msg->payload.mem_reg.region;
-	struct vhu_mem_region r;
+	struct vhu_mem_region r, *m;
 	enum vhu_result res;
 	int rc;
 
@@ -392,12 +395,9 @@ vhu_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 				     (unsigned long long)d->mmap_offset,
 				     strerror(-rc));
 	vhu_msg_take_fd(msg, 0);
-	insert_sorted(dev->mem, &r);
+	m = insert_sorted(dev->mem, &r);
 	if (dev->postcopy_listening) {
-		const struct vhu_mem_region *m =
-			vhu_mem_find_gpa(dev->mem, d->guest_phys_addr);
-
-		if (vhu_postcopy_register(dev, (struct vhu_mem_region *)m) < 0)
+		if (vhu_postcopy_register(dev, m) < 0)
 			return vhu_violation(dev, msg, VHU_RULE_RESOURCE,
 					     "userfaultfd registration failed");
 		d->userspace_addr = (uint64_t)(uintptr_t)m->hva;

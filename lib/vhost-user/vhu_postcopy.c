@@ -78,11 +78,36 @@ vhu_postcopy_register(struct vhu_dev *dev, struct vhu_mem_region *r)
 	reg.range.len = r->map_len;
 	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
 	if (ioctl(dev->uffd, UFFDIO_REGISTER, &reg) < 0) {
+		int err = errno;
+
 		VHU_ERR("vhost-user %s: userfaultfd register of %zu bytes: %s",
-			dev->name, r->map_len, strerror(errno));
-		return -errno;
+			dev->name, r->map_len, strerror(err));
+		return -err;
 	}
 	return 0;
+}
+
+/*
+ * The front-end holds a copy of the userfaultfd, so closing ours does not
+ * end the registrations: without this, a worker touching a missing page
+ * after postcopy would still wait on the front-end.
+ */
+static void
+unregister_all(struct vhu_dev *dev)
+{
+	uint32_t i;
+
+	for (i = 0; i < dev->mem->nregions; i++) {
+		const struct vhu_mem_region *r = &dev->mem->regions[i];
+		struct uffdio_range range = {
+			.start = (uint64_t)(uintptr_t)r->map_base,
+			.len = r->map_len,
+		};
+
+		if (ioctl(dev->uffd, UFFDIO_UNREGISTER, &range) < 0)
+			VHU_WARN("vhost-user %s: userfaultfd unregister: %s",
+				 dev->name, strerror(errno));
+	}
 }
 
 enum vhu_result
@@ -123,7 +148,7 @@ vhu_postcopy_end(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (!dev->postcopy_listening)
 		return vhu_violation(dev, msg, VHU_RULE_STATE,
 				     "POSTCOPY_END without POSTCOPY_LISTEN");
-	/* Closing the fd ends every registration made with it. */
+	unregister_all(dev);
 	vhu_postcopy_reset(dev);
 	return VHU_OK;
 }

@@ -136,7 +136,7 @@ vhu_dev_create(const struct vhu_dev_params *p)
 static void
 reset_session(struct vhu_dev *dev)
 {
-	vhu_vrings_reset(dev, false);
+	vhu_vrings_reset(dev);
 	vhu_backend_reset(dev);
 	vhu_log_reset(dev);
 	vhu_inflight_reset(dev);

@@ -90,18 +90,17 @@ vhu_vring_set_state(struct vhu_dev *dev, struct vhu_vring *vr, bool started,
 }
 
 void
-vhu_vrings_reset(struct vhu_dev *dev, bool keep_enable)
+vhu_vrings_reset(struct vhu_dev *dev)
 {
 	unsigned int i;
 
 	for (i = 0; i < dev->nr_vrings; i++) {
 		struct vhu_vring *vr = &dev->vrings[i];
-		bool en = keep_enable && vr->enabled;
 
 		vhu_vring_set_state(dev, vr, false, false);
 		vhu_vring_reset(vr);
-		vr->enabled = en;
-		vr->packed = (dev->features & VHU_BIT(VHU_F_RING_PACKED)) != 0;
+		/* The layout comes back with the next SET_FEATURES. */
+		vr->packed = false;
 	}
 }
 
@@ -259,6 +258,14 @@ start_ring(struct vhu_dev *dev, struct vhu_vring *vr, const struct vhu_msg *msg)
 		return vhu_violation(dev, msg, VHU_RULE_VALUE,
 				     "split ring %u size %u is not a power of 2",
 				     vr->index, vr->size);
+	/* Packed indices address descriptors directly: keep them inside. */
+	if (vr->packed && (vr->last_avail_idx >= vr->size ||
+			   vr->last_used_idx >= vr->size))
+		return vhu_violation(dev, msg, VHU_RULE_VALUE,
+				     "packed ring %u base avail %u used %u "
+				     "beyond size %u", vr->index,
+				     vr->last_avail_idx, vr->last_used_idx,
+				     vr->size);
 	res = translate_ring(dev, vr, msg);
 	if (res != VHU_OK || vr->iotlb_pending)
 		return res;

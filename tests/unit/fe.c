@@ -1,15 +1,26 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The scripted front-end for unit tests; see fe.h. */
+/*
+ * The scripted front-end for unit tests; see fe.h. The helpers that check
+ * as they go use cmocka's assertions, so they fail the calling test.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cmocka.h>
+
 #include "fe.h"
+
+/* The most fds fe_sendmsg puts on one message (tests send more than 8). */
+#define FE_SEND_FDS	16
 
 static struct fe *
 fe_of(struct vhu_dev *dev)
@@ -190,6 +201,19 @@ fe_new(void)
 	return fe_new_params(&p);
 }
 
+struct fe *
+fe_new_negotiated(uint64_t features, uint64_t proto)
+{
+	struct fe *fe = fe_new();
+
+	assert_non_null(fe);
+	fe_negotiate(fe, features, proto);
+	assert_true(vhu_dev_connected(fe->dev));
+	assert_int_equal(vhu_dev_features(fe->dev), features);
+	assert_int_equal(vhu_dev_protocol_features(fe->dev), proto);
+	return fe;
+}
+
 void
 fe_free(struct fe *fe)
 {
@@ -213,21 +237,21 @@ fe_pump(struct fe *fe)
 		vhu_dev_handle_event(fe->dev, fe->dev_sock, VHU_EV_IN);
 }
 
-int
-fe_write(struct fe *fe, uint32_t req, uint32_t flags, const void *payload,
-	 uint32_t size, const int *fds, unsigned int nfds)
+ssize_t
+fe_sendmsg(int sock, const void *buf, size_t len, const int *fds,
+	   unsigned int nfds)
 {
 	union {
-		char buf[CMSG_SPACE(16 * sizeof(int))];
+		char buf[CMSG_SPACE(FE_SEND_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} ctrl;
-	struct vhu_hdr hdr = { .request = req, .flags = flags, .size = size };
-	struct iovec iov[2] = {
-		{ .iov_base = &hdr, .iov_len = sizeof(hdr) },
-		{ .iov_base = (void *)(uintptr_t)payload, .iov_len = size },
-	};
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = size ? 2 : 1 };
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf,
+			     .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
 
+	if (nfds > FE_SEND_FDS)
+		return -EINVAL;
 	if (nfds > 0) {
 		struct cmsghdr *cm;
 
@@ -240,7 +264,27 @@ fe_write(struct fe *fe, uint32_t req, uint32_t flags, const void *payload,
 		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
 		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
 	}
-	return sendmsg(fe->sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+	n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	return n < 0 ? -errno : n;
+}
+
+int
+fe_write(struct fe *fe, uint32_t req, uint32_t flags, const void *payload,
+	 uint32_t size, const int *fds, unsigned int nfds)
+{
+	struct vhu_hdr hdr = { .request = req, .flags = flags, .size = size };
+	size_t len = sizeof(hdr) + size;
+	uint8_t *buf = malloc(len);
+	ssize_t n;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	memcpy(buf, &hdr, sizeof(hdr));
+	if (size > 0)
+		memcpy(buf + sizeof(hdr), payload, size);
+	n = fe_sendmsg(fe->sock, buf, len, fds, nfds);
+	free(buf);
+	return n < 0 ? (int)n : 0;
 }
 
 int
@@ -255,13 +299,14 @@ fe_send(struct fe *fe, uint32_t req, uint32_t flags, const void *payload,
 }
 
 int
-fe_recv(struct fe *fe, struct vhu_msg *msg)
+fe_recv_on(int sock, struct vhu_msg *msg)
 {
 	union {
 		char buf[CMSG_SPACE(VHU_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} ctrl;
-	struct iovec iov = { .iov_base = &msg->hdr, .iov_len = sizeof(msg->hdr) };
+	struct iovec iov = { .iov_base = &msg->hdr,
+			     .iov_len = sizeof(msg->hdr) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 			     .msg_control = ctrl.buf,
 			     .msg_controllen = sizeof(ctrl.buf) };
@@ -269,7 +314,7 @@ fe_recv(struct fe *fe, struct vhu_msg *msg)
 	ssize_t n;
 
 	memset(msg, 0, sizeof(*msg));
-	n = recvmsg(fe->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return errno == EAGAIN ? 0 : -errno;
 	if (n == 0)
@@ -285,10 +330,30 @@ fe_recv(struct fe *fe, struct vhu_msg *msg)
 	if (msg->hdr.size > VHU_MAX_PAYLOAD)
 		return -EPROTO;
 	if (msg->hdr.size > 0 &&
-	    recv(fe->sock, &msg->payload, msg->hdr.size, MSG_DONTWAIT) !=
+	    recv(sock, &msg->payload, msg->hdr.size, MSG_DONTWAIT) !=
 	    (ssize_t)msg->hdr.size)
 		return -EPROTO;
 	return 1;
+}
+
+int
+fe_recv(struct fe *fe, struct vhu_msg *msg)
+{
+	return fe_recv_on(fe->sock, msg);
+}
+
+int64_t
+fe_read_ack(struct fe *fe, uint32_t req)
+{
+	struct vhu_msg m;
+
+	if (fe_recv(fe, &m) != 1)
+		return -1;
+	assert_int_equal(m.hdr.request, req);
+	assert_int_equal(m.hdr.flags, VHU_VERSION | VHU_FLAG_REPLY);
+	assert_int_equal(m.hdr.size, sizeof(uint64_t));
+	assert_int_equal(m.nfds, 0);
+	return (int64_t)m.payload.u64;
 }
 
 uint64_t
@@ -338,14 +403,14 @@ fe_set_state(struct fe *fe, uint32_t req, uint32_t idx, uint32_t num,
 }
 
 bool
-fe_closed(struct fe *fe)
+fe_closed_on(int sock)
 {
-	char c;
+	char c[64];
 	ssize_t n;
 
-	/* Drain replies first; the close comes after them. */
+	/* Drain what was sent first; the close comes after it. */
 	for (;;) {
-		n = recv(fe->sock, &c, 1, MSG_DONTWAIT);
+		n = recv(sock, c, sizeof(c), MSG_DONTWAIT);
 		if (n == 0 || (n < 0 && errno == ECONNRESET))
 			return true;
 		if (n < 0)
@@ -354,12 +419,37 @@ fe_closed(struct fe *fe)
 }
 
 bool
-fe_no_reply(struct fe *fe)
+fe_closed(struct fe *fe)
+{
+	return fe_closed_on(fe->sock);
+}
+
+bool
+fe_idle_on(int sock)
 {
 	char c;
 
-	return recv(fe->sock, &c, 1, MSG_DONTWAIT | MSG_PEEK) < 0 &&
+	return recv(sock, &c, 1, MSG_DONTWAIT | MSG_PEEK) < 0 &&
 	       errno == EAGAIN;
+}
+
+bool
+fe_no_reply(struct fe *fe)
+{
+	return fe_idle_on(fe->sock);
+}
+
+void
+fe_assert_violation(struct fe *fe, enum vhu_rule rule)
+{
+	unsigned int r;
+
+	for (r = 0; r < VHU_RULE_MAX; r++)
+		assert_int_equal(vhu_dev_violations(fe->dev, r),
+				 r == (unsigned int)rule ? 1 : 0);
+	assert_int_equal(vhu_dev_last_violation(fe->dev), rule);
+	assert_true(fe_closed(fe));
+	assert_false(vhu_dev_connected(fe->dev));
 }
 
 void
@@ -387,6 +477,22 @@ fe_memfd(size_t size, uint8_t **va)
 		return -1;
 	}
 	return fd;
+}
+
+int
+fe_memfd_sized(uint64_t size)
+{
+	int fd = memfd_create("fe-mem", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	return fd;
+}
+
+const struct vhu_mem *
+fe_mem(struct fe *fe)
+{
+	return vhu_dev_dp(fe->dev)->mem;
 }
 
 struct fe_region *
@@ -430,6 +536,48 @@ fe_send_mem_table(struct fe *fe, bool need_reply)
 	return ack_of(fe, VHU_REQ_SET_MEM_TABLE, need_reply);
 }
 
+void
+fe_treg_desc(struct vhu_mem_region_desc *d, const struct fe_treg *r)
+{
+	d->guest_phys_addr = r->gpa;
+	d->memory_size = r->size;
+	d->userspace_addr = r->uva;
+	d->mmap_offset = r->off;
+}
+
+void
+fe_send_tregs_raw(struct fe *fe, uint32_t nregions, const struct fe_treg *r,
+		  uint32_t ndesc, const int *fds, unsigned int nfds,
+		  uint32_t flags)
+{
+	struct vhu_mem_table t;
+	uint32_t i;
+
+	assert_true(ndesc <= VHU_MEM_TABLE_REGIONS);
+	memset(&t, 0, sizeof(t));
+	t.nregions = nregions;
+	for (i = 0; i < ndesc; i++)
+		fe_treg_desc(&t.regions[i], &r[i]);
+	assert_int_equal(fe_send(fe, VHU_REQ_SET_MEM_TABLE, flags, &t,
+				 (uint32_t)(offsetof(struct vhu_mem_table,
+						     regions) +
+					    ndesc * sizeof(t.regions[0])),
+				 fds, nfds), 0);
+}
+
+void
+fe_send_tregs(struct fe *fe, const struct fe_treg *r, uint32_t n,
+	      uint32_t flags)
+{
+	int fds[VHU_MEM_TABLE_REGIONS];
+	uint32_t i;
+
+	assert_true(n <= VHU_MEM_TABLE_REGIONS);
+	for (i = 0; i < n; i++)
+		fds[i] = r[i].fd;
+	fe_send_tregs_raw(fe, n, r, n, fds, n, flags);
+}
+
 uint8_t *
 fe_ptr(struct fe *fe, uint64_t gpa)
 {
@@ -464,23 +612,31 @@ fe_ring_layout(struct fe_ring *r, uint64_t gpa, uint16_t size, bool packed)
 	}
 }
 
-void
-fe_ring_setup(struct fe *fe, uint32_t idx, const struct fe_ring *r,
-	      uint32_t base, uint32_t flags, uint64_t log_addr)
+int
+fe_vring_addr(struct fe *fe, uint32_t idx, uint32_t flags, uint64_t desc,
+	      uint64_t avail, uint64_t used, uint64_t log)
 {
 	struct vhu_vring_addr a = {
 		.index = idx,
 		.flags = flags,
-		.desc_user_addr = fe_uva(fe, r->desc),
-		.used_user_addr = fe_uva(fe, r->used),
-		.avail_user_addr = fe_uva(fe, r->avail),
-		.log_guest_addr = log_addr,
+		.desc_user_addr = desc,
+		.used_user_addr = used,
+		.avail_user_addr = avail,
+		.log_guest_addr = log,
 	};
 
+	return fe_send(fe, VHU_REQ_SET_VRING_ADDR, VHU_VERSION, &a, sizeof(a),
+		       NULL, 0);
+}
+
+void
+fe_ring_setup(struct fe *fe, uint32_t idx, const struct fe_ring *r,
+	      uint32_t base, uint32_t flags, uint64_t log_addr)
+{
 	fe_set_state(fe, VHU_REQ_SET_VRING_NUM, idx, r->size, false);
 	fe_set_state(fe, VHU_REQ_SET_VRING_BASE, idx, base, false);
-	fe_send(fe, VHU_REQ_SET_VRING_ADDR, VHU_VERSION, &a, sizeof(a), NULL,
-		0);
+	fe_vring_addr(fe, idx, flags, fe_uva(fe, r->desc),
+		      fe_uva(fe, r->avail), fe_uva(fe, r->used), log_addr);
 }
 
 int64_t
@@ -518,6 +674,41 @@ fe_watched(const struct fe *fe, int fd, uint32_t events)
 		if (fe->watch_fd[i] == fd)
 			return (fe->watch_ev[i] & events) == events;
 	return false;
+}
+
+void
+fe_bchan_open(struct fe *fe, struct fe_bchan *b)
+{
+	int sv[2], before[FE_MAX_WATCH];
+	unsigned int n = fe->nwatch, i, j;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				    sv), 0);
+	memcpy(before, fe->watch_fd, n * sizeof(int));
+	assert_int_equal(fe_send(fe, VHU_REQ_SET_BACKEND_REQ_FD, VHU_VERSION,
+				 NULL, 0, &sv[1], 1), 0);
+	close(sv[1]);
+	assert_true(fe_no_reply(fe));
+	b->sock = sv[0];
+	b->dev_fd = -1;
+	/* The device's copy is the one new fd it watches. */
+	for (i = 0; i < fe->nwatch; i++) {
+		for (j = 0; j < n && before[j] != fe->watch_fd[i]; j++)
+			;
+		if (j == n && fe->watch_fd[i] != fe->dev_sock)
+			b->dev_fd = fe->watch_fd[i];
+	}
+	assert_true(b->dev_fd >= 0);
+	assert_true(fe_watched(fe, b->dev_fd, VHU_EV_IN));
+	assert_true(vhu_backend_channel_open(fe->dev));
+}
+
+void
+fe_bchan_close(struct fe_bchan *b)
+{
+	if (b->sock >= 0)
+		close(b->sock);
+	b->sock = -1;
 }
 
 int

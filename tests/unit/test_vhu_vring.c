@@ -1,0 +1,1359 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Virtqueue control, against the spec's "Ring states": a ring starts on
+ * a kick (eventfd, polling flag or in-band VRING_KICK), is disabled or
+ * enabled by SET_VRING_ENABLE (or enabled at once without protocol
+ * features), and stops on GET_VRING_BASE, RESET_OWNER, RESET_DEVICE or a
+ * disconnect. Also the value, index and state rules of every ring
+ * message, split and packed bases, and the call/err notifications.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fe.h"
+
+#define MEM_SIZE	(4u << 20)
+#define RING_GPA(i)	(0x100000ULL + (uint64_t)(i) * 0x40000)
+#define F_PROTO		(VHU_BIT(VHU_F_VERSION_1) | \
+			 VHU_BIT(VHU_F_PROTOCOL_FEATURES))
+#define F_LEGACY	VHU_BIT(VHU_F_VERSION_1)
+#define F_PACKED	(F_PROTO | VHU_BIT(VHU_F_RING_PACKED))
+#define PF_INBAND	(VHU_BIT(VHU_PF_INBAND_NOTIFICATIONS) | \
+			 VHU_BIT(VHU_PF_BACKEND_REQ) | \
+			 VHU_BIT(VHU_PF_REPLY_ACK))
+#define VRING_F_LOG	(1u << VHU_VRING_F_LOG)
+
+/* A device with one memory region of MEM_SIZE at guest address 0. */
+static struct fe *
+new_fe(uint64_t features, uint64_t proto)
+{
+	struct fe *fe = fe_new_negotiated(features, proto);
+
+	assert_non_null(fe_add_region(fe, 0, MEM_SIZE));
+	fe_send_mem_table(fe, false);
+	assert_true(vhu_dev_connected(fe->dev));
+	assert_int_equal(vhu_dev_features(fe->dev), features);
+	return fe;
+}
+
+/* Every protocol feature offered but in-band notifications, postcopy. */
+static uint64_t
+all_proto(struct fe *fe)
+{
+	return vhu_dev_protocol_features_offered(fe->dev) &
+	       ~VHU_BIT(VHU_PF_INBAND_NOTIFICATIONS) &
+	       ~VHU_BIT(VHU_PF_PAGEFAULT);
+}
+
+static struct fe *
+new_fe_all_proto(uint64_t features)
+{
+	struct fe *fe = fe_new();
+
+	assert_non_null(fe);
+	assert_non_null(fe_add_region(fe, 0, MEM_SIZE));
+	fe_negotiate(fe, features, all_proto(fe));
+	fe_send_mem_table(fe, false);
+	assert_true(vhu_dev_connected(fe->dev));
+	return fe;
+}
+
+/* NUM, BASE and ADDR for ring idx, laid out in guest memory. */
+static struct vhu_vring *
+setup_ring(struct fe *fe, uint32_t idx, uint16_t size, uint32_t base,
+	   struct fe_ring *r)
+{
+	bool packed = (vhu_dev_features(fe->dev) &
+		       VHU_BIT(VHU_F_RING_PACKED)) != 0;
+
+	fe_ring_layout(r, RING_GPA(idx), size, packed);
+	fe_ring_setup(fe, idx, r, base, 0, 0);
+	return vhu_dev_vring(fe->dev, idx);
+}
+
+/* SET_VRING_KICK with a new eventfd; returns the front-end's copy. */
+static int
+set_kick_fd(struct fe *fe, uint32_t idx)
+{
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	assert_true(efd >= 0);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, idx, efd, false);
+	return efd;
+}
+
+static void
+set_enable(struct fe *fe, uint32_t idx, uint32_t on)
+{
+	fe_set_state(fe, VHU_REQ_SET_VRING_ENABLE, idx, on, false);
+}
+
+static uint16_t *
+used_idx_ptr(struct fe *fe, const struct fe_ring *r)
+{
+	return (uint16_t *)(void *)(fe_ptr(fe, r->used) + 2);
+}
+
+/* GET_VRING_BASE and its reply. */
+static uint32_t
+get_base(struct fe *fe, uint32_t idx)
+{
+	struct vhu_vring_state s = { .index = idx, .num = 0 };
+	struct vhu_msg m;
+
+	fe_send(fe, VHU_REQ_GET_VRING_BASE, VHU_VERSION, &s, sizeof(s),
+		NULL, 0);
+	assert_int_equal(fe_recv(fe, &m), 1);
+	assert_int_equal(m.hdr.request, VHU_REQ_GET_VRING_BASE);
+	assert_int_equal(m.hdr.flags, VHU_VERSION | VHU_FLAG_REPLY);
+	assert_int_equal(m.hdr.size, sizeof(m.payload.state));
+	assert_int_equal(m.payload.state.index, idx);
+	return m.payload.state.num;
+}
+
+static void
+send_u64_fd(struct fe *fe, uint32_t req, uint64_t v, int fd)
+{
+	fe_send(fe, req, VHU_VERSION, &v, sizeof(v), &fd, fd < 0 ? 0 : 1);
+}
+
+static void
+assert_no_violation(struct fe *fe)
+{
+	assert_int_equal(vhu_dev_last_violation(fe->dev), VHU_RULE_NONE);
+	assert_true(vhu_dev_connected(fe->dev));
+	assert_false(fe_closed(fe));
+}
+
+/*
+ * With protocol features: stopped until the kick eventfd is readable,
+ * then started but disabled; SET_VRING_ENABLE moves it between disabled
+ * and enabled, and the application hears of every change.
+ */
+static void
+states_with_protocol_features(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, VHU_BIT(VHU_PF_REPLY_ACK));
+	struct vhu_vring *vr;
+	struct fe_ring r;
+	int kick, dev_kick;
+
+	(void)state;
+	vr = setup_ring(fe, 0, 256, 0, &r);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_STOPPED);
+	kick = set_kick_fd(fe, 0);
+	dev_kick = vr->kick_fd;
+	assert_true(dev_kick >= 0);
+	assert_true(fe_watched(fe, dev_kick, VHU_EV_IN));
+	/* Setting up is not starting. */
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_STOPPED);
+	assert_false(vr->started);
+	assert_int_equal(fe->state_changes, 0);
+
+	/* A readiness event with nothing to read is not a kick. */
+	vhu_dev_handle_event(fe->dev, dev_kick, VHU_EV_IN);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_STOPPED);
+
+	fe_kick(fe, kick);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_DISABLED);
+	assert_true(vr->started);
+	assert_false(vr->enabled);
+	assert_int_equal(fe->state[0], VHU_RING_DISABLED);
+	assert_int_equal(fe->state_changes, 1);
+	assert_false(fe_watched(fe, dev_kick, VHU_EV_IN));
+	assert_ptr_not_equal(vr->desc, NULL);
+	assert_ptr_not_equal(vr->avail, NULL);
+	assert_ptr_not_equal(vr->used, NULL);
+
+	set_enable(fe, 0, 1);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_ENABLED);
+	assert_int_equal(fe->state[0], VHU_RING_ENABLED);
+	assert_int_equal(fe->state_changes, 2);
+
+	set_enable(fe, 0, 0);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_DISABLED);
+	assert_int_equal(fe->state[0], VHU_RING_DISABLED);
+	assert_int_equal(fe->state_changes, 3);
+
+	/* No change, no callback. */
+	set_enable(fe, 0, 0);
+	assert_int_equal(fe->state_changes, 3);
+	/* Another kick of a running ring changes nothing either. */
+	fe_kick(fe, kick);
+	assert_int_equal(fe->state_changes, 3);
+
+	/* The other rings were never touched. */
+	assert_int_equal(vhu_vring_state(vhu_dev_vring(fe->dev, 1)),
+			 VHU_RING_STOPPED);
+	assert_no_violation(fe);
+	close(kick);
+	fe_free(fe);
+}
+
+/* Enabled while stopped: no callback until it starts, then ENABLED. */
+static void
+enable_before_start(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, 0);
+	struct vhu_vring *vr;
+	struct fe_ring r;
+	int kick;
+
+	(void)state;
+	vr = setup_ring(fe, 1, 256, 0, &r);
+	set_enable(fe, 1, 1);
+	assert_true(vr->enabled);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_STOPPED);
+	assert_int_equal(fe->state_changes, 0);
+	kick = set_kick_fd(fe, 1);
+	fe_kick(fe, kick);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_ENABLED);
+	assert_int_equal(fe->state[1], VHU_RING_ENABLED);
+	assert_int_equal(fe->state_changes, 1);
+	assert_no_violation(fe);
+	close(kick);
+	fe_free(fe);
+}
+
+/* Without VHOST_USER_F_PROTOCOL_FEATURES a ring starts enabled. */
+static void
+starts_enabled_without_protocol_features(void **state)
+{
+	struct fe *fe = new_fe(F_LEGACY, 0);
+	struct vhu_vring *vr;
+	struct fe_ring r;
+	int kick;
+
+	(void)state;
+	vr = setup_ring(fe, 0, 256, 0, &r);
+	kick = set_kick_fd(fe, 0);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_STOPPED);
+	assert_int_equal(fe->state_changes, 0);
+	fe_kick(fe, kick);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_ENABLED);
+	assert_int_equal(fe->state[0], VHU_RING_ENABLED);
+	assert_int_equal(fe->state_changes, 1);
+	assert_no_violation(fe);
+	close(kick);
+	fe_free(fe);
+}
+
+/* SET_FEATURES without bit 30 enables every ring of the device. */
+static void
+set_features_without_protocol_enables_all(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, 0);
+	struct fe_ring r;
+	unsigned int i, n = vhu_dev_nr_vrings(fe->dev);
+
+	(void)state;
+	assert_int_equal(n, 4);
+	for (i = 0; i < n; i++)
+		assert_false(vhu_dev_vring(fe->dev, i)->enabled);
+	fe_set_u64(fe, VHU_REQ_SET_FEATURES, F_LEGACY, false);
+	assert_int_equal(vhu_dev_features(fe->dev), F_LEGACY);
+	for (i = 0; i < n; i++) {
+		assert_true(vhu_dev_vring(fe->dev, i)->enabled);
+		/* Still stopped: enabling is not starting. */
+		assert_int_equal(vhu_vring_state(vhu_dev_vring(fe->dev, i)),
+				 VHU_RING_STOPPED);
+	}
+	assert_int_equal(fe->state_changes, 0);
+
+	setup_ring(fe, 2, 256, 0, &r);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 2, -1, false);
+	assert_int_equal(fe->state[2], VHU_RING_ENABLED);
+	assert_int_equal(fe->state_changes, 1);
+	assert_no_violation(fe);
+	fe_free(fe);
+}
+
+/*
+ * A second SET_VRING_KICK before the start replaces the first fd: the
+ * old one is closed and unwatched, only the new one starts the ring.
+ * GET_VRING_BASE of a ring that never started drops its kick fd too.
+ */
+static void
+kick_fd_replaced_before_start(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, 0);
+	struct vhu_vring *vr;
+	struct fe_ring r;
+	int kick1, kick2, dev1, dev2, nfds;
+
+	(void)state;
+	vr = setup_ring(fe, 0, 256, 0, &r);
+	kick1 = set_kick_fd(fe, 0);
+	dev1 = vr->kick_fd;
+	nfds = fe_count_fds();
+	kick2 = set_kick_fd(fe, 0);
+	dev2 = vr->kick_fd;
+	/* One more fd of ours; the device swapped its copy. */
+	assert_int_equal(fe_count_fds(), nfds + 1);
+	assert_true(fe_watched(fe, dev2, VHU_EV_IN));
+	assert_int_not_equal(dev1, dev2);
+	assert_false(fe_watched(fe, dev1, VHU_EV_IN));
+	fe_kick(fe, kick1);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_STOPPED);
+	assert_int_equal(fe->state_changes, 0);
+
+	/* Stopping a ring that never started still drops its kick fd. */
+	assert_int_equal(get_base(fe, 0), 0);
+	assert_int_equal(vr->kick_fd, -1);
+	assert_false(fe_watched(fe, dev2, VHU_EV_IN));
+	assert_int_equal(fe_count_fds(), nfds);
+	assert_int_equal(fe->state_changes, 0);
+	fe_kick(fe, kick2);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_STOPPED);
+
+	close(kick1);
+	kick1 = set_kick_fd(fe, 0);
+	fe_kick(fe, kick1);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_DISABLED);
+	assert_no_violation(fe);
+	close(kick1);
+	close(kick2);
+	fe_free(fe);
+}
+
+/* The invalid-fd flag with no fd: polling, the ring starts at once. */
+static void
+polling_mode_starts_at_once(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, 0);
+	struct vhu_vring *vr;
+	struct fe_ring r;
+	unsigned int nwatch;
+
+	(void)state;
+	vr = setup_ring(fe, 0, 256, 0, &r);
+	nwatch = fe->nwatch;
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_DISABLED);
+	assert_int_equal(fe->state[0], VHU_RING_DISABLED);
+	assert_int_equal(fe->state_changes, 1);
+	assert_int_equal(vr->kick_fd, -1);
+	assert_true(vr->kick_set);
+	assert_int_equal(fe->nwatch, nwatch);
+	assert_no_violation(fe);
+	fe_free(fe);
+}
+
+/* The fd rule of SET_VRING_KICK/CALL/ERR, and their reserved bits. */
+static void
+vring_fd_rules(void **state)
+{
+	static const uint32_t reqs[] = {
+		VHU_REQ_SET_VRING_KICK, VHU_REQ_SET_VRING_CALL,
+		VHU_REQ_SET_VRING_ERR,
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		struct fe *fe;
+		int efd = eventfd(0, EFD_CLOEXEC), base;
+
+		print_message("# %s\n", vhu_request_name(reqs[i]));
+		/* Invalid-fd flag, but an fd came along: refused, closed. */
+		fe = new_fe(F_PROTO, 0);
+		base = fe_count_fds();
+		send_u64_fd(fe, reqs[i], 0 | VHU_VRING_NOFD_MASK, efd);
+		fe_assert_violation(fe, VHU_RULE_FDS);
+		/* Its socket and memory fd went; its copy of efd too. */
+		assert_int_equal(fe_count_fds(), base - 2);
+		fe_free(fe);
+
+		/* No flag and no fd. */
+		fe = new_fe(F_PROTO, 0);
+		send_u64_fd(fe, reqs[i], 1, -1);
+		fe_assert_violation(fe, VHU_RULE_FDS);
+		fe_free(fe);
+
+		/* Reserved bits above the flag, with or without an fd. */
+		fe = new_fe(F_PROTO, 0);
+		send_u64_fd(fe, reqs[i], 1 | (1u << 9), efd);
+		fe_assert_violation(fe, VHU_RULE_VALUE);
+		fe_free(fe);
+
+		fe = new_fe(F_PROTO, 0);
+		send_u64_fd(fe, reqs[i], VHU_VRING_NOFD_MASK | (1ULL << 63),
+			    -1);
+		fe_assert_violation(fe, VHU_RULE_VALUE);
+		fe_free(fe);
+		close(efd);
+	}
+}
+
+/* In-band VRING_KICK starts a ring like a readable kick fd. */
+static void
+inband_kick_starts_ring(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, PF_INBAND);
+	struct vhu_vring *vr;
+	struct fe_ring r;
+
+	(void)state;
+	assert_int_equal(vhu_dev_protocol_features(fe->dev), PF_INBAND);
+	vr = setup_ring(fe, 1, 256, 0, &r);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_STOPPED);
+	assert_int_equal(fe_set_state(fe, VHU_REQ_VRING_KICK, 1, 0, true), 0);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_DISABLED);
+	assert_int_equal(fe->state[1], VHU_RING_DISABLED);
+	assert_int_equal(fe->state_changes, 1);
+	/* Again on a running ring: acked, nothing changes. */
+	assert_int_equal(fe_set_state(fe, VHU_REQ_VRING_KICK, 1, 0, true), 0);
+	assert_int_equal(fe->state_changes, 1);
+	assert_no_violation(fe);
+	fe_free(fe);
+}
+
+static void
+inband_kick_num_must_be_zero(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, PF_INBAND);
+	struct vhu_vring *vr;
+	struct fe_ring r;
+
+	(void)state;
+	vr = setup_ring(fe, 0, 256, 0, &r);
+	fe_set_state(fe, VHU_REQ_VRING_KICK, 0, 1, false);
+	fe_assert_violation(fe, VHU_RULE_VALUE);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_STOPPED);
+	assert_int_equal(fe->state_changes, 0);
+	fe_free(fe);
+}
+
+/*
+ * The spec: negotiating INBAND_NOTIFICATIONS without BACKEND_REQ and
+ * REPLY_ACK is an error the back-end answers by closing the connection.
+ */
+static void
+inband_needs_backend_req_and_reply_ack(void **state)
+{
+	static const uint64_t bad[] = {
+		VHU_BIT(VHU_PF_INBAND_NOTIFICATIONS),
+		VHU_BIT(VHU_PF_INBAND_NOTIFICATIONS) |
+			VHU_BIT(VHU_PF_BACKEND_REQ),
+		VHU_BIT(VHU_PF_INBAND_NOTIFICATIONS) |
+			VHU_BIT(VHU_PF_REPLY_ACK),
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct fe *fe = fe_new();
+
+		assert_non_null(fe);
+		fe_get_u64(fe, VHU_REQ_GET_FEATURES);
+		fe_get_u64(fe, VHU_REQ_GET_PROTOCOL_FEATURES);
+		fe_set_u64(fe, VHU_REQ_SET_PROTOCOL_FEATURES, bad[i], false);
+		fe_assert_violation(fe, VHU_RULE_FEATURE);
+		assert_int_equal(vhu_dev_protocol_features(fe->dev), 0);
+		fe_free(fe);
+	}
+}
+
+static void
+inband_kick_without_feature(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, VHU_BIT(VHU_PF_REPLY_ACK) |
+			       VHU_BIT(VHU_PF_BACKEND_REQ));
+	struct vhu_vring *vr;
+	struct fe_ring r;
+
+	(void)state;
+	vr = setup_ring(fe, 0, 256, 0, &r);
+	fe_set_state(fe, VHU_REQ_VRING_KICK, 0, 0, false);
+	fe_assert_violation(fe, VHU_RULE_FEATURE);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_STOPPED);
+	fe_free(fe);
+}
+
+/* GET_VRING_BASE stops the ring, answers its base, drops the kick fd. */
+static void
+get_base_stops_split_ring(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, 0);
+	struct vhu_vring *vr;
+	struct fe_ring r;
+	int kick, dev_kick, nfds;
+
+	(void)state;
+	vr = setup_ring(fe, 0, 256, 42, &r);
+	*used_idx_ptr(fe, &r) = 42;
+	kick = set_kick_fd(fe, 0);
+	dev_kick = vr->kick_fd;
+	fe_kick(fe, kick);
+	set_enable(fe, 0, 1);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_ENABLED);
+	assert_int_equal(fe->state_changes, 2);
+
+	nfds = fe_count_fds();
+	assert_int_equal(get_base(fe, 0), 42);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_STOPPED);
+	assert_false(vr->started);
+	assert_int_equal(fe->state[0], VHU_RING_STOPPED);
+	assert_int_equal(fe->state_changes, 3);
+	/* Its copy of the kick fd is closed and no longer watched. */
+	assert_int_equal(vr->kick_fd, -1);
+	assert_int_equal(fe_count_fds(), nfds - 1);
+	assert_false(fe_watched(fe, dev_kick, VHU_EV_IN));
+
+	/* A kick on the old eventfd no longer starts it. */
+	fe_kick(fe, kick);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_STOPPED);
+
+	/* A second GET_VRING_BASE of a stopped ring: same base, no event. */
+	assert_int_equal(get_base(fe, 0), 42);
+	assert_int_equal(fe->state_changes, 3);
+	assert_no_violation(fe);
+	close(kick);
+	fe_free(fe);
+}
+
+/*
+ * Packed ring bases: bits 0-14 avail index, bit 15 its wrap counter,
+ * bits 16-30 used index, bit 31 its wrap counter. A base of 16 bits
+ * only means the used index and wrap counter equal the avail ones.
+ */
+static void
+get_base_packed_wrap_counters(void **state)
+{
+	struct fe *fe = new_fe(F_PACKED, 0);
+	const uint32_t base = 5 | 0u << 15 | 3u << 16 | 1u << 31;
+	struct vhu_vring *vr;
+	struct fe_ring r;
+	int kick;
+
+	(void)state;
+	vr = setup_ring(fe, 0, 100, base, &r);
+	assert_true(vr->packed);
+	assert_int_equal(vr->last_avail_idx, 5);
+	assert_false(vr->avail_wrap);
+	assert_int_equal(vr->last_used_idx, 3);
+	assert_true(vr->used_wrap);
+
+	kick = set_kick_fd(fe, 0);
+	fe_kick(fe, kick);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_DISABLED);
+	/* Starting a packed ring leaves the base as it was set. */
+	assert_int_equal(vr->last_avail_idx, 5);
+	assert_int_equal(vr->last_used_idx, 3);
+
+	assert_int_equal(get_base(fe, 0), base);
+	assert_int_equal(fe->state[0], VHU_RING_STOPPED);
+	close(kick);
+
+	/* Restart from a 16-bit base: avail 7, wrap 1. */
+	fe_set_state(fe, VHU_REQ_SET_VRING_BASE, 0, 7 | 1u << 15, false);
+	assert_int_equal(vr->last_avail_idx, 7);
+	assert_true(vr->avail_wrap);
+	assert_int_equal(vr->last_used_idx, 7);
+	assert_true(vr->used_wrap);
+	kick = set_kick_fd(fe, 0);
+	fe_kick(fe, kick);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_DISABLED);
+	assert_int_equal(get_base(fe, 0),
+			 7 | 1u << 15 | 7u << 16 | 1u << 31);
+
+	/* And a 16-bit base with the wrap counter clear. */
+	fe_set_state(fe, VHU_REQ_SET_VRING_BASE, 0, 9, false);
+	assert_int_equal(vr->last_used_idx, 9);
+	assert_false(vr->used_wrap);
+	assert_int_equal(get_base(fe, 0), 9 | 9u << 16);
+	assert_no_violation(fe);
+	close(kick);
+	fe_free(fe);
+}
+
+/*
+ * A split ring continues from the used index in guest memory: equal to
+ * the base, nothing moves; different, the avail index follows it.
+ */
+static void
+split_start_syncs_used_idx(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, 0);
+	struct vhu_vring *vr0, *vr1;
+	struct fe_ring r0, r1;
+
+	(void)state;
+	vr0 = setup_ring(fe, 0, 256, 10, &r0);
+	*used_idx_ptr(fe, &r0) = 10;
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+	assert_true(vr0->started);
+	assert_int_equal(vr0->last_avail_idx, 10);
+	assert_int_equal(vr0->last_used_idx, 10);
+
+	vr1 = setup_ring(fe, 1, 256, 10, &r1);
+	assert_int_equal(vr1->last_used_idx, 10);
+	*used_idx_ptr(fe, &r1) = 7;
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 1, -1, false);
+	assert_true(vr1->started);
+	assert_int_equal(vr1->last_used_idx, 7);
+	assert_int_equal(vr1->last_avail_idx, 7);
+	assert_int_equal(get_base(fe, 1), 7);
+
+	/* The ring is mapped where the front-end put it. */
+	fe_ptr(fe, r1.desc)[0] = 0xa5;
+	fe_ptr(fe, r1.avail)[2] = 0x5a;
+	assert_int_equal(((uint8_t *)vr1->desc)[0], 0xa5);
+	assert_int_equal(((uint8_t *)vr1->avail)[2], 0x5a);
+	assert_int_equal(((uint16_t *)vr1->used)[1], 7);
+	assert_no_violation(fe);
+	fe_free(fe);
+}
+
+/* A ring index past 2 * max_queue_pairs is refused by every message. */
+static void
+index_out_of_range(void **state)
+{
+	static const uint32_t reqs[] = {
+		VHU_REQ_SET_VRING_NUM, VHU_REQ_SET_VRING_ADDR,
+		VHU_REQ_SET_VRING_BASE, VHU_REQ_GET_VRING_BASE,
+		VHU_REQ_SET_VRING_KICK, VHU_REQ_SET_VRING_CALL,
+		VHU_REQ_SET_VRING_ERR, VHU_REQ_SET_VRING_ENABLE,
+		VHU_REQ_SET_VRING_ENDIAN,
+	};
+	static const uint32_t bad_idx[] = { 4, 255 };
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		for (j = 0; j < sizeof(bad_idx) / sizeof(bad_idx[0]); j++) {
+			struct fe *fe = new_fe_all_proto(F_PROTO);
+			uint32_t idx = bad_idx[j], req = reqs[i];
+
+			assert_int_equal(vhu_dev_nr_vrings(fe->dev), 4);
+			print_message("# %s index %u\n",
+				      vhu_request_name(req), idx);
+			switch (req) {
+			case VHU_REQ_SET_VRING_ADDR:
+				fe_vring_addr(fe, idx, 0, 0x1000, 0x2000,
+					      0x3000, 0);
+				break;
+			case VHU_REQ_SET_VRING_KICK:
+			case VHU_REQ_SET_VRING_CALL:
+			case VHU_REQ_SET_VRING_ERR:
+				send_u64_fd(fe, req,
+					    idx | VHU_VRING_NOFD_MASK, -1);
+				break;
+			default:
+				fe_set_state(fe, req, idx, req ==
+					     VHU_REQ_SET_VRING_NUM ? 256 : 0,
+					     false);
+				break;
+			}
+			fe_assert_violation(fe, VHU_RULE_INDEX);
+			fe_free(fe);
+		}
+	}
+}
+
+static void
+inband_kick_index_out_of_range(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, PF_INBAND);
+
+	(void)state;
+	fe_set_state(fe, VHU_REQ_VRING_KICK, 4, 0, false);
+	fe_assert_violation(fe, VHU_RULE_INDEX);
+	fe_free(fe);
+}
+
+/* SET_VRING_NUM: 1..32768, a power of 2 for split rings. */
+static void
+vring_num_values(void **state)
+{
+	static const uint32_t bad[] = { 0, 32769, 65536, 100, 0xffffffffu };
+	static const uint32_t good[] = { 1, 2, 256, 32768 };
+	struct fe *fe;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fe = new_fe(F_PROTO, 0);
+		print_message("# num %u\n", bad[i]);
+		fe_set_state(fe, VHU_REQ_SET_VRING_NUM, 0, bad[i], false);
+		fe_assert_violation(fe, VHU_RULE_VALUE);
+		assert_false(vhu_dev_vring(fe->dev, 0)->num_set);
+		fe_free(fe);
+	}
+	fe = new_fe(F_PROTO, 0);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		fe_set_state(fe, VHU_REQ_SET_VRING_NUM, 0, good[i], false);
+		assert_int_equal(vhu_dev_vring(fe->dev, 0)->size, good[i]);
+	}
+	assert_no_violation(fe);
+	fe_free(fe);
+}
+
+/*
+ * Before SET_FEATURES the layout is unknown and any size up to 32768
+ * passes SET_VRING_NUM; a split ring with such a size cannot start.
+ */
+static void
+split_size_checked_at_start(void **state)
+{
+	struct fe *fe = fe_new();
+	struct fe_ring r;
+
+	(void)state;
+	assert_non_null(fe);
+	assert_non_null(fe_add_region(fe, 0, MEM_SIZE));
+	fe_set_state(fe, VHU_REQ_SET_VRING_NUM, 0, 100, false);
+	assert_true(vhu_dev_vring(fe->dev, 0)->num_set);
+	assert_no_violation(fe);
+	fe_negotiate(fe, F_PROTO, 0);
+	fe_send_mem_table(fe, false);
+	fe_ring_layout(&r, RING_GPA(0), 100, false);
+	fe_vring_addr(fe, 0, 0, fe_uva(fe, r.desc), fe_uva(fe, r.avail),
+		      fe_uva(fe, r.used), 0);
+	assert_no_violation(fe);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+	fe_assert_violation(fe, VHU_RULE_VALUE);
+	assert_int_equal(fe->state_changes, 0);
+	fe_free(fe);
+}
+
+/* NUM and BASE may not change under a running ring. */
+static void
+num_and_base_on_started_ring(void **state)
+{
+	static const uint32_t reqs[] = {
+		VHU_REQ_SET_VRING_NUM, VHU_REQ_SET_VRING_BASE,
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		struct fe *fe = new_fe(F_PROTO, 0);
+		struct vhu_vring *vr;
+		struct fe_ring r;
+
+		vr = setup_ring(fe, 0, 256, 0, &r);
+		fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+		assert_true(vr->started);
+		fe_set_state(fe, reqs[i], 0, 128, false);
+		fe_assert_violation(fe, VHU_RULE_STATE);
+		fe_free(fe);
+	}
+}
+
+/* SET_VRING_ADDR: only VHOST_VRING_F_LOG is a known flag; alignment. */
+static void
+vring_addr_values(void **state)
+{
+	static const struct {
+		uint32_t flags;
+		uint64_t desc, avail, used;
+	} bad[] = {
+		{ 1u << 1, 0x1000, 0x2000, 0x3000 },
+		{ 1u << 31, 0x1000, 0x2000, 0x3000 },
+		{ 0, 0x1008, 0x2000, 0x3000 },	/* desc: 16 bytes */
+		{ 0, 0x1000, 0x2001, 0x3000 },	/* avail: 2 bytes */
+		{ 0, 0x1000, 0x2000, 0x3002 },	/* used: 4 bytes */
+	};
+	struct fe *fe;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fe = new_fe(F_PROTO, 0);
+		fe_vring_addr(fe, 0, bad[i].flags, bad[i].desc, bad[i].avail,
+			      bad[i].used, 0);
+		fe_assert_violation(fe, VHU_RULE_VALUE);
+		assert_false(vhu_dev_vring(fe->dev, 0)->addr_set);
+		fe_free(fe);
+	}
+	/* The smallest alignments the split layout allows are fine. */
+	fe = new_fe(F_PROTO, 0);
+	fe_vring_addr(fe, 0, VRING_F_LOG, 0x1010, 0x2002, 0x3004, 0x5000);
+	assert_true(vhu_dev_vring(fe->dev, 0)->addr_set);
+	assert_no_violation(fe);
+	fe_free(fe);
+}
+
+/* A kick for a ring without a size or addresses breaks the order. */
+static void
+kick_before_num_and_addr(void **state)
+{
+	struct fe *fe;
+	struct fe_ring r;
+	int kick;
+
+	(void)state;
+	/* Polling: the start is at SET_VRING_KICK itself. */
+	fe = new_fe(F_PROTO, 0);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+	fe_assert_violation(fe, VHU_RULE_STATE);
+	assert_int_equal(fe->state_changes, 0);
+	fe_free(fe);
+
+	/* A size but no addresses. */
+	fe = new_fe(F_PROTO, 0);
+	fe_set_state(fe, VHU_REQ_SET_VRING_NUM, 0, 256, false);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+	fe_assert_violation(fe, VHU_RULE_STATE);
+	fe_free(fe);
+
+	/* Addresses but no size. */
+	fe = new_fe(F_PROTO, 0);
+	fe_ring_layout(&r, RING_GPA(0), 256, false);
+	fe_vring_addr(fe, 0, 0, fe_uva(fe, r.desc), fe_uva(fe, r.avail),
+		      fe_uva(fe, r.used), 0);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+	fe_assert_violation(fe, VHU_RULE_STATE);
+	fe_free(fe);
+
+	/* An eventfd: the violation comes with the kick itself. */
+	fe = new_fe(F_PROTO, 0);
+	kick = set_kick_fd(fe, 0);
+	assert_true(vhu_dev_connected(fe->dev));
+	fe_kick(fe, kick);
+	fe_assert_violation(fe, VHU_RULE_STATE);
+	assert_int_equal(fe->disconnected, 1);
+	assert_int_equal(fe->state_changes, 0);
+	close(kick);
+	fe_free(fe);
+}
+
+/*
+ * Ring areas outside the memory table: the kick that starts the ring
+ * finds them unmapped and the connection ends.
+ */
+static void
+unmapped_ring_closes_connection(void **state)
+{
+	struct fe *fe;
+	struct fe_ring r;
+	uint64_t end;
+	int kick;
+
+	(void)state;
+	/* Wholly outside. */
+	fe = new_fe(F_PROTO, 0);
+	fe_set_state(fe, VHU_REQ_SET_VRING_NUM, 0, 256, false);
+	end = fe_uva(fe, 0) + MEM_SIZE;
+	fe_vring_addr(fe, 0, 0, end, end + 0x1000, end + 0x2000, 0);
+	kick = set_kick_fd(fe, 0);
+	assert_true(vhu_dev_connected(fe->dev));
+	fe_kick(fe, kick);
+	fe_assert_violation(fe, VHU_RULE_UNMAPPED);
+	assert_int_equal(fe->disconnected, 1);
+	assert_int_equal(fe->state_changes, 0);
+	close(kick);
+	fe_free(fe);
+
+	/* The used ring runs past the end of the region. */
+	fe = new_fe(F_PROTO, 0);
+	fe_ring_layout(&r, RING_GPA(0), 256, false);
+	fe_set_state(fe, VHU_REQ_SET_VRING_NUM, 0, 256, false);
+	fe_vring_addr(fe, 0, 0, fe_uva(fe, r.desc), fe_uva(fe, r.avail),
+		      fe_uva(fe, 0) + MEM_SIZE - 0x800, 0);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+	fe_assert_violation(fe, VHU_RULE_UNMAPPED);
+	assert_int_equal(fe->state_changes, 0);
+	fe_free(fe);
+
+	/* No memory table at all. */
+	fe = fe_new();
+	assert_non_null(fe);
+	fe_negotiate(fe, F_PROTO, 0);
+	fe_set_state(fe, VHU_REQ_SET_VRING_NUM, 0, 256, false);
+	fe_vring_addr(fe, 0, 0, 0x10000, 0x11000, 0x12000, 0);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+	fe_assert_violation(fe, VHU_RULE_UNMAPPED);
+	fe_free(fe);
+}
+
+/*
+ * Migration toggles VHOST_VRING_F_LOG with SET_VRING_ADDR on a running
+ * ring: it keeps running, and used-ring logging follows the flag.
+ */
+static void
+addr_on_running_ring_toggles_log(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, 0);
+	struct vhu_vring *vr;
+	struct fe_ring r;
+	void *desc, *avail, *used;
+	unsigned int changes;
+
+	(void)state;
+	vr = setup_ring(fe, 0, 256, 0, &r);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+	set_enable(fe, 0, 1);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_ENABLED);
+	assert_false(vr->log_used);
+	desc = vr->desc;
+	avail = vr->avail;
+	used = vr->used;
+	changes = fe->state_changes;
+
+	fe_vring_addr(fe, 0, VRING_F_LOG, fe_uva(fe, r.desc),
+		      fe_uva(fe, r.avail), fe_uva(fe, r.used), r.used);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_ENABLED);
+	assert_int_equal(fe->state_changes, changes);
+	assert_true(vr->log_used);
+	assert_int_equal(vr->log_guest_addr, r.used);
+	assert_ptr_equal(vr->desc, desc);
+	assert_ptr_equal(vr->avail, avail);
+	assert_ptr_equal(vr->used, used);
+
+	fe_vring_addr(fe, 0, 0, fe_uva(fe, r.desc), fe_uva(fe, r.avail),
+		      fe_uva(fe, r.used), 0);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_ENABLED);
+	assert_int_equal(fe->state_changes, changes);
+	assert_false(vr->log_used);
+	assert_int_equal(vr->log_guest_addr, 0);
+	assert_no_violation(fe);
+	fe_free(fe);
+}
+
+static uint64_t
+read_eventfd(int fd)
+{
+	uint64_t v = 0;
+
+	if (read(fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+		return 0;
+	return v;
+}
+
+/* SET_VRING_CALL/ERR: the back-end signals the front-end's eventfds. */
+static void
+call_and_err_fds(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, 0);
+	struct vhu_vring *vr = vhu_dev_vring(fe->dev, 1);
+	int call1 = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int call2 = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int err = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int base;
+
+	(void)state;
+	/* Nothing set: nowhere to signal, and no in-band channel. */
+	assert_true(vhu_vring_call(vr) < 0);
+	assert_true(vhu_vring_signal_error(vr) < 0);
+
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_CALL, 1, call1, false);
+	assert_true(vr->call_fd >= 0);
+	assert_int_equal(vhu_vring_call(vr), 0);
+	assert_int_equal(read_eventfd(call1), 1);
+	assert_int_equal(vhu_vring_call(vr), 0);
+	assert_int_equal(vhu_vring_call(vr), 0);
+	assert_int_equal(read_eventfd(call1), 2);
+	/* The error fd is separate. */
+	assert_true(vhu_vring_signal_error(vr) < 0);
+
+	/* A new call fd replaces the old one, which the device closes. */
+	base = fe_count_fds();
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_CALL, 1, call2, false);
+	assert_int_equal(fe_count_fds(), base);
+	assert_int_equal(vhu_vring_call(vr), 0);
+	assert_int_equal(read_eventfd(call2), 1);
+	assert_int_equal(read_eventfd(call1), 0);
+
+	/* The invalid-fd flag drops it: calls fail, no in-band fallback. */
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_CALL, 1, -1, false);
+	assert_int_equal(fe_count_fds(), base - 1);
+	assert_int_equal(vr->call_fd, -1);
+	assert_true(vhu_vring_call(vr) < 0);
+	assert_int_equal(read_eventfd(call2), 0);
+
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_ERR, 1, err, false);
+	assert_true(vr->err_fd >= 0);
+	assert_int_equal(vhu_vring_signal_error(vr), 0);
+	assert_int_equal(read_eventfd(err), 1);
+	assert_true(vhu_vring_call(vr) < 0);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_ERR, 1, -1, false);
+	assert_int_equal(vr->err_fd, -1);
+	assert_true(vhu_vring_signal_error(vr) < 0);
+	assert_int_equal(fe_count_fds(), base - 1);
+	assert_no_violation(fe);
+	close(call1);
+	close(call2);
+	close(err);
+	fe_free(fe);
+}
+
+/* SET_VRING_ENDIAN: 0 little, 1 big, before the ring starts. */
+static void
+vring_endian(void **state)
+{
+	uint64_t pf = VHU_BIT(VHU_PF_CROSS_ENDIAN);
+	struct fe *fe;
+	struct fe_ring r;
+	struct vhu_vring *vr;
+
+	(void)state;
+	fe = new_fe(F_PROTO, pf);
+	vr = vhu_dev_vring(fe->dev, 1);
+	fe_set_state(fe, VHU_REQ_SET_VRING_ENDIAN, 1, 1, false);
+	assert_true(vr->big_endian);
+	fe_set_state(fe, VHU_REQ_SET_VRING_ENDIAN, 1, 0, false);
+	assert_false(vr->big_endian);
+	fe_set_state(fe, VHU_REQ_SET_VRING_ENDIAN, 1, 1, false);
+	assert_true(vr->big_endian);
+	assert_false(vhu_dev_vring(fe->dev, 0)->big_endian);
+	assert_no_violation(fe);
+	fe_set_state(fe, VHU_REQ_SET_VRING_ENDIAN, 1, 2, false);
+	fe_assert_violation(fe, VHU_RULE_VALUE);
+	fe_free(fe);
+
+	fe = new_fe(F_PROTO, pf);
+	setup_ring(fe, 0, 256, 0, &r);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+	fe_set_state(fe, VHU_REQ_SET_VRING_ENDIAN, 0, 1, false);
+	fe_assert_violation(fe, VHU_RULE_STATE);
+	fe_free(fe);
+
+	fe = new_fe(F_PROTO, VHU_BIT(VHU_PF_REPLY_ACK));
+	fe_set_state(fe, VHU_REQ_SET_VRING_ENDIAN, 0, 1, false);
+	fe_assert_violation(fe, VHU_RULE_FEATURE);
+	assert_false(vhu_dev_vring(fe->dev, 0)->big_endian);
+	fe_free(fe);
+}
+
+static void
+vring_enable_rules(void **state)
+{
+	struct fe *fe;
+
+	(void)state;
+	/* Neither SET_PROTOCOL_FEATURES nor bit 30 in SET_FEATURES. */
+	fe = new_fe(F_LEGACY, 0);
+	set_enable(fe, 0, 1);
+	fe_assert_violation(fe, VHU_RULE_FEATURE);
+	fe_free(fe);
+
+	fe = new_fe(F_PROTO, 0);
+	set_enable(fe, 0, 2);
+	fe_assert_violation(fe, VHU_RULE_VALUE);
+	assert_false(vhu_dev_vring(fe->dev, 0)->enabled);
+	fe_free(fe);
+}
+
+/* RESET_OWNER (deprecated) stops and disables every ring. */
+static void
+reset_owner_stops_and_disables(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, 0);
+	struct vhu_vring *vr0, *vr1;
+	struct fe_ring r0, r1;
+
+	(void)state;
+	vr0 = setup_ring(fe, 0, 256, 0, &r0);
+	vr1 = setup_ring(fe, 1, 256, 0, &r1);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 1, -1, false);
+	set_enable(fe, 0, 1);
+	set_enable(fe, 1, 1);
+	set_enable(fe, 2, 1);	/* stopped but enabled */
+	assert_int_equal(fe->state[0], VHU_RING_ENABLED);
+	assert_int_equal(fe->state[1], VHU_RING_ENABLED);
+	assert_int_equal(fe->state_changes, 4);
+
+	fe_send(fe, VHU_REQ_RESET_OWNER, VHU_VERSION, NULL, 0, NULL, 0);
+	assert_int_equal(vhu_vring_state(vr0), VHU_RING_STOPPED);
+	assert_int_equal(vhu_vring_state(vr1), VHU_RING_STOPPED);
+	assert_false(vr0->enabled);
+	assert_false(vr1->enabled);
+	assert_false(vhu_dev_vring(fe->dev, 2)->enabled);
+	assert_int_equal(fe->state[0], VHU_RING_STOPPED);
+	assert_int_equal(fe->state[1], VHU_RING_STOPPED);
+	assert_int_equal(fe->state_changes, 6);
+	assert_no_violation(fe);
+	fe_free(fe);
+}
+
+/*
+ * RESET_DEVICE: every ring stops and forgets its setup, the device
+ * features are cleared; the protocol features and the connection stay.
+ */
+static void
+reset_device(void **state)
+{
+	uint64_t pf = VHU_BIT(VHU_PF_RESET_DEVICE) | VHU_BIT(VHU_PF_REPLY_ACK);
+	struct fe *fe = new_fe(F_PROTO, pf);
+	struct vhu_vring *vr0, *vr1;
+	struct fe_ring r0, r1;
+	int kick, call, nfds;
+	unsigned int i;
+
+	(void)state;
+	vr0 = setup_ring(fe, 0, 256, 0, &r0);
+	vr1 = setup_ring(fe, 1, 256, 0, &r1);
+	kick = set_kick_fd(fe, 0);
+	fe_kick(fe, kick);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 1, -1, false);
+	call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_CALL, 0, call, false);
+	set_enable(fe, 1, 1);
+	assert_int_equal(fe->state[0], VHU_RING_DISABLED);
+	assert_int_equal(fe->state[1], VHU_RING_ENABLED);
+	nfds = fe_count_fds();
+
+	fe_send(fe, VHU_REQ_RESET_DEVICE, VHU_VERSION | VHU_FLAG_NEED_REPLY,
+		NULL, 0, NULL, 0);
+	assert_int_equal(fe_read_ack(fe, VHU_REQ_RESET_DEVICE), 0);
+	assert_int_equal(vhu_vring_state(vr0), VHU_RING_STOPPED);
+	assert_int_equal(vhu_vring_state(vr1), VHU_RING_STOPPED);
+	assert_int_equal(fe->state[0], VHU_RING_STOPPED);
+	assert_int_equal(fe->state[1], VHU_RING_STOPPED);
+	for (i = 0; i < vhu_dev_nr_vrings(fe->dev); i++) {
+		struct vhu_vring *vr = vhu_dev_vring(fe->dev, i);
+
+		assert_false(vr->enabled);
+		assert_false(vr->num_set);
+		assert_false(vr->addr_set);
+		assert_int_equal(vr->kick_fd, -1);
+		assert_int_equal(vr->call_fd, -1);
+	}
+	/* The device's copies of the kick and call fds are closed. */
+	assert_int_equal(fe_count_fds(), nfds - 2);
+	assert_int_equal(vhu_dev_features(fe->dev), 0);
+	assert_int_equal(vhu_dev_protocol_features(fe->dev), pf);
+	assert_true(vhu_dev_connected(fe->dev));
+	assert_int_equal(fe->disconnected, 0);
+	assert_no_violation(fe);
+
+	/* The connection carries on: negotiate again and restart a ring. */
+	fe_set_u64(fe, VHU_REQ_SET_FEATURES, F_PROTO, false);
+	setup_ring(fe, 0, 256, 0, &r0);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+	assert_int_equal(fe->state[0], VHU_RING_DISABLED);
+	assert_no_violation(fe);
+	close(kick);
+	close(call);
+	fe_free(fe);
+}
+
+/*
+ * RESET_DEVICE clears the features, so the rings' layout must follow:
+ * a packed ring is not packed any more until SET_FEATURES says so.
+ */
+static void
+reset_device_forgets_packed_layout(void **state)
+{
+	struct fe *fe = new_fe(F_PACKED, VHU_BIT(VHU_PF_RESET_DEVICE));
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < vhu_dev_nr_vrings(fe->dev); i++)
+		assert_true(vhu_dev_vring(fe->dev, i)->packed);
+	fe_send(fe, VHU_REQ_RESET_DEVICE, VHU_VERSION, NULL, 0, NULL, 0);
+	assert_int_equal(vhu_dev_features(fe->dev), 0);
+	for (i = 0; i < vhu_dev_nr_vrings(fe->dev); i++) {
+		print_message("# ring %u\n", i);
+		assert_false(vhu_dev_vring(fe->dev, i)->packed);
+	}
+	assert_no_violation(fe);
+	fe_free(fe);
+}
+
+/*
+ * The front-end goes away: every started ring stops (and only those
+ * report it), the application hears of it once, and every fd the
+ * device held is closed.
+ */
+static void
+disconnect_stops_rings(void **state)
+{
+	int base = fe_count_fds();
+	struct fe *fe = new_fe(F_PROTO, 0);
+	struct fe_ring r0, r1, r2;
+	int kick0, kick1, call;
+	unsigned int i;
+
+	(void)state;
+	setup_ring(fe, 0, 256, 0, &r0);
+	setup_ring(fe, 1, 256, 0, &r1);
+	setup_ring(fe, 2, 256, 0, &r2);
+	kick0 = set_kick_fd(fe, 0);
+	kick1 = set_kick_fd(fe, 1);
+	fe_kick(fe, kick0);
+	fe_kick(fe, kick1);
+	set_enable(fe, 1, 1);
+	call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_CALL, 0, call, false);
+	/* Ring 2 is set up but never kicked. */
+	assert_int_equal(fe->state[0], VHU_RING_DISABLED);
+	assert_int_equal(fe->state[1], VHU_RING_ENABLED);
+	assert_int_equal(fe->state[2], VHU_RING_STOPPED);
+	assert_int_equal(fe->state_changes, 3);
+	assert_no_violation(fe);
+
+	close(fe->sock);
+	fe->sock = -1;
+	fe_pump(fe);
+	assert_false(vhu_dev_connected(fe->dev));
+	assert_int_equal(fe->disconnected, 1);
+	for (i = 0; i < vhu_dev_nr_vrings(fe->dev); i++) {
+		assert_int_equal(vhu_vring_state(vhu_dev_vring(fe->dev, i)),
+				 VHU_RING_STOPPED);
+		assert_int_equal(fe->state[i], VHU_RING_STOPPED);
+	}
+	assert_int_equal(fe->state_changes, 5);
+	/* A disconnect is not a violation. */
+	assert_int_equal(vhu_dev_last_violation(fe->dev), VHU_RULE_NONE);
+	/* Left open: our memfd and three eventfds, nothing of the device. */
+	assert_int_equal(fe_count_fds(), base + 1 + 3);
+	assert_int_equal(fe->nwatch, 0);
+
+	fe_pump(fe);
+	assert_int_equal(fe->disconnected, 1);
+	close(kick0);
+	close(kick1);
+	close(call);
+	fe_free(fe);
+	assert_int_equal(fe_count_fds(), base);
+}
+
+/* The same after a disconnect: the next front-end starts from scratch. */
+static void
+disconnect_forgets_packed_layout(void **state)
+{
+	struct fe *fe = new_fe(F_PACKED, 0);
+	unsigned int i;
+
+	(void)state;
+	close(fe->sock);
+	fe->sock = -1;
+	fe_pump(fe);
+	assert_false(vhu_dev_connected(fe->dev));
+	assert_int_equal(vhu_dev_features(fe->dev), 0);
+	for (i = 0; i < vhu_dev_nr_vrings(fe->dev); i++) {
+		print_message("# ring %u\n", i);
+		assert_false(vhu_dev_vring(fe->dev, i)->packed);
+	}
+	fe_free(fe);
+}
+
+/* Packed rings: any size up to 32768, no power-of-2 rule. */
+static void
+packed_ring_any_size(void **state)
+{
+	struct fe *fe = new_fe(F_PACKED, 0);
+	struct vhu_vring *vr;
+	struct fe_ring r;
+	int kick;
+
+	(void)state;
+	vr = setup_ring(fe, 0, 100, 0 | 1u << 15, &r);
+	assert_true(vr->packed);
+	assert_true(vr->num_set);
+	assert_int_equal(vr->size, 100);
+	kick = set_kick_fd(fe, 0);
+	fe_kick(fe, kick);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_DISABLED);
+	assert_int_equal(fe->state[0], VHU_RING_DISABLED);
+	/* The descriptor ring and both event areas are where we put them. */
+	fe_ptr(fe, r.desc)[16 * 99] = 0x11;
+	fe_ptr(fe, r.avail)[0] = 0x22;
+	fe_ptr(fe, r.used)[0] = 0x33;
+	assert_int_equal(((uint8_t *)vr->desc)[16 * 99], 0x11);
+	assert_int_equal(((uint8_t *)vr->avail)[0], 0x22);
+	assert_int_equal(((uint8_t *)vr->used)[0], 0x33);
+	assert_no_violation(fe);
+	close(kick);
+	fe_free(fe);
+}
+
+/*
+ * A packed base names positions in the descriptor ring: an avail or
+ * used index at or past the ring size would send the data path outside
+ * it, whatever order NUM and BASE came in. Such a ring must not start.
+ */
+static void
+packed_base_case(const char *what, bool base_first, uint32_t base)
+{
+	struct fe *fe = new_fe(F_PACKED, 0);
+	struct fe_ring r;
+
+	print_message("# %s\n", what);
+	fe_ring_layout(&r, RING_GPA(0), 100, true);
+	if (base_first)
+		fe_set_state(fe, VHU_REQ_SET_VRING_BASE, 0, base, false);
+	fe_set_state(fe, VHU_REQ_SET_VRING_NUM, 0, 100, false);
+	if (!base_first)
+		fe_set_state(fe, VHU_REQ_SET_VRING_BASE, 0, base, false);
+	fe_vring_addr(fe, 0, 0, fe_uva(fe, r.desc), fe_uva(fe, r.avail),
+		      fe_uva(fe, r.used), 0);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+	assert_int_equal(fe->state_changes, 0);
+	assert_false(vhu_dev_vring(fe->dev, 0)->started);
+	fe_assert_violation(fe, VHU_RULE_VALUE);
+	fe_free(fe);
+}
+
+static void
+packed_avail_base_within_ring(void **state)
+{
+	(void)state;
+	packed_base_case("avail index, NUM first", false, 100 | 1u << 15);
+	packed_base_case("avail index, BASE first", true, 200 | 1u << 15);
+}
+
+static void
+packed_used_base_within_ring(void **state)
+{
+	const uint32_t base = 5 | 1u << 15 | 150u << 16 | 1u << 31;
+
+	(void)state;
+	packed_base_case("used index, NUM first", false, base);
+	packed_base_case("used index, BASE first", true, base);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(states_with_protocol_features),
+		cmocka_unit_test(enable_before_start),
+		cmocka_unit_test(starts_enabled_without_protocol_features),
+		cmocka_unit_test(set_features_without_protocol_enables_all),
+		cmocka_unit_test(kick_fd_replaced_before_start),
+		cmocka_unit_test(polling_mode_starts_at_once),
+		cmocka_unit_test(vring_fd_rules),
+		cmocka_unit_test(inband_kick_starts_ring),
+		cmocka_unit_test(inband_kick_num_must_be_zero),
+		cmocka_unit_test(inband_needs_backend_req_and_reply_ack),
+		cmocka_unit_test(inband_kick_without_feature),
+		cmocka_unit_test(get_base_stops_split_ring),
+		cmocka_unit_test(get_base_packed_wrap_counters),
+		cmocka_unit_test(split_start_syncs_used_idx),
+		cmocka_unit_test(index_out_of_range),
+		cmocka_unit_test(inband_kick_index_out_of_range),
+		cmocka_unit_test(vring_num_values),
+		cmocka_unit_test(split_size_checked_at_start),
+		cmocka_unit_test(num_and_base_on_started_ring),
+		cmocka_unit_test(vring_addr_values),
+		cmocka_unit_test(kick_before_num_and_addr),
+		cmocka_unit_test(unmapped_ring_closes_connection),
+		cmocka_unit_test(addr_on_running_ring_toggles_log),
+		cmocka_unit_test(call_and_err_fds),
+		cmocka_unit_test(vring_endian),
+		cmocka_unit_test(vring_enable_rules),
+		cmocka_unit_test(reset_owner_stops_and_disables),
+		cmocka_unit_test(reset_device),
+		cmocka_unit_test(reset_device_forgets_packed_layout),
+		cmocka_unit_test(disconnect_stops_rings),
+		cmocka_unit_test(disconnect_forgets_packed_layout),
+		cmocka_unit_test(packed_ring_any_size),
+		cmocka_unit_test(packed_avail_base_within_ring),
+		cmocka_unit_test(packed_used_base_within_ring),
+	};
+
+	vhu_set_log_level(VHU_LOG_ERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -29,7 +29,12 @@ struct vhu_dev;
 #define VHU_MAX_QUEUE_PAIRS	128
 #define VHU_MAX_VRINGS		(2 * VHU_MAX_QUEUE_PAIRS)
 
-/* Events for ops->watch and vhu_dev_handle_event. */
+/*
+ * Events for ops->watch and vhu_dev_handle_event.
+ *
+ * Call and error fds may be pipes: an application must ignore or block
+ * SIGPIPE, as a network program does anyway.
+ */
 #define VHU_EV_IN	0x1u
 #define VHU_EV_OUT	0x2u
 #define VHU_EV_ERR	0x4u
@@ -204,7 +209,9 @@ struct vhu_vring {
 	bool started;
 	bool enabled;
 	bool broken;			/* the data path found it hostile */
-	bool iotlb_pending;		/* waiting for an IOTLB update */
+	bool call_pending;		/* in-band call for the control thread */
+	bool err_pending;
+	bool addr_pending;		/* kicked, waiting for memory or IOTLB */
 	uint32_t addr_flags;
 	uint64_t desc_addr;		/* as the front-end sent them */
 	uint64_t avail_addr;
@@ -274,6 +281,8 @@ void vhu_dev_disconnect(struct vhu_dev *dev, const char *why);
 const char *vhu_dev_name(const struct vhu_dev *dev);
 void *vhu_dev_opaque(const struct vhu_dev *dev);
 bool vhu_dev_connected(const struct vhu_dev *dev);
+/* The eventfd workers wake the control thread with (watched once started). */
+int vhu_dev_notify_fd(const struct vhu_dev *dev);
 uint64_t vhu_dev_features(const struct vhu_dev *dev);
 uint64_t vhu_dev_features_offered(const struct vhu_dev *dev);
 uint64_t vhu_dev_protocol_features(const struct vhu_dev *dev);
@@ -357,10 +366,18 @@ void vhu_log_used(struct vhu_vring *vr, uint64_t offset, uint64_t len);
 /* Tell the front-end the log changed (SET_LOG_FD), if it gave an fd. */
 void vhu_log_notify(struct vhu_dev *dev);
 
-/* Guest notification: call eventfd, or in-band VRING_CALL if negotiated. */
+/*
+ * Guest notification, from any thread: the call eventfd, or with
+ * INBAND_NOTIFICATIONS and no fd an in-band VRING_CALL, which the control
+ * thread sends when it next handles the device's notify fd.
+ */
 int vhu_vring_call(struct vhu_vring *vr);
 int vhu_vring_signal_error(struct vhu_vring *vr);
-/* The data path found the ring hostile: stop it and reset the device. */
+/*
+ * The data path found the ring hostile. From any thread: logs once and
+ * wakes the control thread, which ends the connection (resetting the
+ * device) the next time it handles the device's notify fd.
+ */
 void vhu_vring_mark_broken(struct vhu_vring *vr, const char *why);
 
 /*

@@ -134,12 +134,11 @@ static const struct row rows[VHU_REQ_MAX] = {
 	    G_NEGOTIATED, VHU_PF_INBAND_NOTIFICATIONS, false),
 	ROW(GET_MAX_MEM_SLOTS, vhu_get_max_mem_slots, 0, 0, 0, 0, R_EXPLICIT,
 	    G_NEGOTIATED, VHU_PF_CONFIGURE_MEM_SLOTS, false),
-	ROW(ADD_MEM_REG, vhu_add_mem_reg, SZ(struct vhu_mem_reg_msg),
-	    SZ(struct vhu_mem_reg_msg), 1, 1, R_ACK, G_NEGOTIATED,
-	    VHU_PF_CONFIGURE_MEM_SLOTS, true),
-	ROW(REM_MEM_REG, vhu_rem_mem_reg, SZ(struct vhu_mem_reg_msg),
-	    SZ(struct vhu_mem_reg_msg), 0, 1, R_ACK, G_NEGOTIATED,
-	    VHU_PF_CONFIGURE_MEM_SLOTS, true),
+	/* Also a u64 without fds: the postcopy acknowledgement of a batch. */
+	ROW(ADD_MEM_REG, vhu_add_mem_reg, U64, SZ(struct vhu_mem_reg_msg),
+	    0, 1, R_ACK, G_NEGOTIATED, VHU_PF_CONFIGURE_MEM_SLOTS, true),
+	ROW(REM_MEM_REG, vhu_rem_mem_reg, U64, SZ(struct vhu_mem_reg_msg),
+	    0, 1, R_ACK, G_NEGOTIATED, VHU_PF_CONFIGURE_MEM_SLOTS, true),
 	ROW(SET_STATUS, vhu_set_status, U64, U64, 0, 0, R_ACK, G_NEGOTIATED,
 	    VHU_PF_STATUS, false),
 	ROW(GET_STATUS, vhu_get_status, 0, 0, 0, 0, R_EXPLICIT, G_NEGOTIATED,
@@ -346,6 +345,13 @@ vhu_dispatch(struct vhu_dev *dev, struct vhu_msg *msg)
 			dev->quiesced = true;
 		}
 		res = r->fn(dev, msg);
+		/*
+		 * A handler that failed half way may have left the device
+		 * pointing at memory it no longer maps: tear the session
+		 * down before the workers are let back in.
+		 */
+		if (quiesce && dev->close_pending)
+			vhu_dev_close_connection(dev);
 		if (quiesce) {
 			dev->quiesced = false;
 			if (dev->ops->resume != NULL)

@@ -60,7 +60,8 @@ vhu_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
 				     "acked 0x%llx, outside the offered 0x%llx",
 				     (unsigned long long)f,
 				     (unsigned long long)dev->features_offered);
-	if (dev->features_set && vhu_any_ring_started(dev) &&
+	/* Even the first SET_FEATURES: a running ring's layout is fixed. */
+	if (vhu_any_ring_started(dev) &&
 	    (changed & ~VHU_BIT(VHU_F_LOG_ALL)) != 0)
 		return vhu_violation(dev, msg, VHU_RULE_STATE,
 				     "features 0x%llx changed while rings run; "
@@ -152,6 +153,7 @@ vhu_reset_device(struct vhu_dev *dev, struct vhu_msg *msg)
 	dev->dp.features = 0;
 	dev->dp.log_all = false;
 	dev->dp.iommu = false;
+	vhu_net_reset(dev);
 	VHU_INFO("vhost-user %s: device reset", dev->name);
 	return VHU_OK;
 }

@@ -62,6 +62,7 @@ vhu_inflight_reset(struct vhu_dev *dev)
 	dev->inflight_map = NULL;
 	dev->inflight_map_len = 0;
 	dev->inflight_area = NULL;
+	dev->inflight_size = 0;
 	if (dev->inflight_fd >= 0)
 		close(dev->inflight_fd);
 	dev->inflight_fd = -1;
@@ -162,6 +163,7 @@ vhu_set_inflight_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 	dev->inflight_map = base;
 	dev->inflight_map_len = len;
 	dev->inflight_area = p;
+	dev->inflight_size = d->mmap_size;
 	dev->inflight_queues = d->num_queues;
 	dev->inflight_queue_size = d->queue_size;
 	dev->inflight_layout = VHU_INFLIGHT_DETACHED;
@@ -200,8 +202,7 @@ vhu_inflight_attach(struct vhu_dev *dev)
 		return;
 	relayout = dev->inflight_layout != VHU_INFLIGHT_DETACHED;
 	detach(dev);
-	if ((uint64_t)(dev->inflight_area - (uint8_t *)dev->inflight_map) +
-	    per * dev->inflight_queues > dev->inflight_map_len) {
+	if (per * dev->inflight_queues > dev->inflight_size) {
 		VHU_WARN("vhost-user %s: inflight area too small for the %s "
 			 "layout; not tracking", dev->name,
 			 packed ? "packed" : "split");

@@ -85,6 +85,7 @@ struct vhu_dev {
 
 	/* sockets */
 	int listen_fd;
+	int notify_fd;			/* workers wake the control thread */
 	struct vhu_chan conn;
 	uint32_t reconnect_delay_ms;
 	uint64_t reconnect_at_ms;	/* 0: no reconnect pending */
@@ -117,6 +118,7 @@ struct vhu_dev {
 	void *inflight_map;
 	size_t inflight_map_len;
 	uint8_t *inflight_area;		/* start of queue 0's region */
+	uint64_t inflight_size;		/* bytes from there, as declared */
 	int inflight_fd;
 	uint16_t inflight_queues;
 	uint16_t inflight_queue_size;
@@ -185,6 +187,8 @@ void vhu_chan_watch(struct vhu_dev *dev, struct vhu_chan *c);
 void vhu_watch(struct vhu_dev *dev, int fd, uint32_t events);
 void vhu_close_fds(struct vhu_msg *msg);
 int vhu_set_nonblock(int fd);
+/* An eventfd or a pipe: what notification fds may be. */
+bool vhu_fd_is_event(int fd);
 /* Take fd i out of the message so closing the message leaves it open. */
 int vhu_msg_take_fd(struct vhu_msg *msg, unsigned int i);
 
@@ -265,7 +269,10 @@ void vhu_vring_reset(struct vhu_vring *vr);
 /* Recompute ring host addresses after the memory table or IOTLB changed. */
 enum vhu_result vhu_vrings_retranslate(struct vhu_dev *dev,
 				       const struct vhu_msg *msg);
-void vhu_vring_kick_readable(struct vhu_dev *dev, struct vhu_vring *vr);
+void vhu_vring_kick_readable(struct vhu_dev *dev, struct vhu_vring *vr,
+			     uint32_t events);
+/* Work the data path handed over: in-band calls, broken rings. */
+void vhu_vring_handle_notify(struct vhu_dev *dev);
 struct vhu_vring *vhu_vring_by_kick_fd(struct vhu_dev *dev, int fd);
 bool vhu_any_ring_started(const struct vhu_dev *dev);
 void vhu_vring_set_state(struct vhu_dev *dev, struct vhu_vring *vr,
@@ -278,6 +285,8 @@ void vhu_log_reset(struct vhu_dev *dev);
 void vhu_iotlb_reset(struct vhu_iotlb *t);
 void *vhu_iotlb_translate(const struct vhu_iotlb *t, uint64_t iova,
 			  uint64_t len, uint8_t perm);
+void *vhu_iotlb_translate_miss(const struct vhu_iotlb *t, uint64_t iova,
+			       uint64_t len, uint8_t perm, uint64_t *miss);
 /* Re-resolve host addresses after a memory table change. */
 void vhu_iotlb_remap(struct vhu_iotlb *t, const struct vhu_mem *mem);
 

@@ -4,7 +4,8 @@
  * invalidate from the front-end, and I/O virtual address translation for
  * the data path. Entries are kept sorted and disjoint, and each is
  * resolved to a host address when installed (it must lie inside a mapped
- * memory region), so a lookup is one binary search.
+ * memory region), so a lookup is one binary search, plus a walk when a
+ * range spans adjacent entries.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -38,26 +39,61 @@ lower_bound(const struct vhu_iotlb *t, uint64_t iova)
 	return lo;
 }
 
-static const struct vhu_iotlb_entry *
-find(const struct vhu_iotlb *t, uint64_t iova)
+/*
+ * Translate [iova, iova + len) through one entry or a run of adjacent
+ * entries whose host addresses follow on (QEMU answers misses a page at
+ * a time, so a ring or buffer often spans several). On failure *miss is
+ * the first I/O address not covered with the permissions asked for, to
+ * ask the front-end about, or UINT64_MAX when asking would not help (host
+ * addresses not contiguous, a range that wraps).
+ */
+void *
+vhu_iotlb_translate_miss(const struct vhu_iotlb *t, uint64_t iova,
+			 uint64_t len, uint8_t perm, uint64_t *miss)
 {
+	uint64_t need, last;
 	uint32_t i = lower_bound(t, iova);
+	const struct vhu_iotlb_entry *e;
+	uint8_t *hva, *next;
 
-	if (i < t->n && t->e[i].iova <= iova)
-		return &t->e[i];
-	return NULL;
+	*miss = UINT64_MAX;
+	if (len == 0 || iova > UINT64_MAX - (len - 1))
+		return NULL;
+	need = iova + (len - 1);
+	if (i == t->n || t->e[i].iova > iova) {
+		*miss = iova;
+		return NULL;
+	}
+	e = &t->e[i];
+	if ((e->perm & perm) != perm) {
+		*miss = iova;
+		return NULL;
+	}
+	hva = e->hva + (iova - e->iova);
+	last = e->iova + (e->size - 1);
+	next = e->hva + e->size;
+	while (last < need) {
+		e = ++i < t->n ? &t->e[i] : NULL;
+		if (e == NULL || e->iova != last + 1 ||
+		    (e->perm & perm) != perm) {
+			*miss = last + 1;
+			return NULL;
+		}
+		if (e->hva != next)
+			return NULL;
+		last += e->size;
+		next += e->size;
+	}
+	return hva;
 }
 
 void *
 vhu_iotlb_translate(const struct vhu_iotlb *t, uint64_t iova, uint64_t len,
 		    uint8_t perm)
 {
-	const struct vhu_iotlb_entry *e = find(t, iova);
+	uint64_t miss;
 
-	if (e == NULL || (e->perm & perm) != perm ||
-	    len > e->size - (iova - e->iova))
-		return NULL;
-	return e->hva + (iova - e->iova);
+	return vhu_iotlb_translate_miss(t, iova, len, perm, &miss);
 }
 
 void *

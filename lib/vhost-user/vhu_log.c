@@ -56,6 +56,10 @@ vhu_set_log_base(struct vhu_dev *dev, struct vhu_msg *msg)
 enum vhu_result
 vhu_set_log_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 {
+	if (!vhu_fd_is_event(msg->fds[0]))
+		return vhu_violation(dev, msg, VHU_RULE_FDS,
+				     "the log fd is neither an eventfd nor a "
+				     "pipe");
 	if (dev->log_call_fd >= 0)
 		close(dev->log_call_fd);
 	dev->log_call_fd = vhu_msg_take_fd(msg, 0);

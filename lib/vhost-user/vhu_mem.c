@@ -10,7 +10,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "vhu_internal.h"
 
@@ -20,13 +23,39 @@ align_down(uint64_t v, uint64_t a)
 	return v & ~(a - 1);
 }
 
+/*
+ * Guest memory must live on a memory filesystem: tmpfs (memfd, /dev/shm)
+ * or hugetlbfs. A file on a disk or FUSE filesystem could stall a worker
+ * on a page fault or shrink under it. The mapping granule is the huge
+ * page size on hugetlbfs, the page size elsewhere.
+ */
+static int
+file_granule(int fd, uint64_t *granule)
+{
+	struct statfs fs;
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (fstatfs(fd, &fs) < 0)
+		return -errno;
+	if ((unsigned long)fs.f_type == HUGETLBFS_MAGIC)
+		*granule = (uint64_t)fs.f_bsize;
+	else if ((unsigned long)fs.f_type == TMPFS_MAGIC)
+		*granule = page > 0 ? (uint64_t)page : 4096;
+	else
+		return -EMEDIUMTYPE;
+	if (*granule == 0 || (*granule & (*granule - 1)) != 0)
+		return -EINVAL;
+	return 0;
+}
+
 void *
 vhu_map_fd(int fd, uint64_t size, uint64_t offset, void **base, size_t *len,
 	   bool populate)
 {
 	struct stat st;
-	uint64_t align, start, end;
+	uint64_t align = 0, start, end;
 	void *p;
+	int rc;
 
 	if (fstat(fd, &st) < 0)
 		return NULL;
@@ -34,28 +63,31 @@ vhu_map_fd(int fd, uint64_t size, uint64_t offset, void **base, size_t *len,
 		errno = EBADF;
 		return NULL;
 	}
+	rc = file_granule(fd, &align);
+	if (rc < 0) {
+		errno = -rc;
+		return NULL;
+	}
 	if (size == 0 || offset > UINT64_MAX - size ||
 	    offset + size > (uint64_t)st.st_size) {
 		errno = ERANGE;
 		return NULL;
 	}
-	/* hugetlbfs reports its page size here; mappings must align to it. */
-	align = st.st_blksize > 0 ? (uint64_t)st.st_blksize : 4096;
-	if ((align & (align - 1)) != 0)
-		align = 4096;
 	start = align_down(offset, align);
+	/* Whole granules: what mmap maps, munmap and userfaultfd need. */
 	end = offset + size;
-	if (end - start > SIZE_MAX) {
+	if (end > UINT64_MAX - (align - 1) ||
+	    ((end + align - 1) & ~(align - 1)) - start > SIZE_MAX) {
 		errno = ERANGE;
 		return NULL;
 	}
+	end = (end + align - 1) & ~(align - 1);
 	p = mmap(NULL, end - start, PROT_READ | PROT_WRITE,
 		 MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, (off_t)start);
 	if (p == MAP_FAILED)
 		return NULL;
 	*base = p;
-	/* Whole pages: munmap of hugetlbfs and userfaultfd need that. */
-	*len = (end - start + align - 1) & ~(align - 1);
+	*len = end - start;
 	return (uint8_t *)p + (offset - start);
 }
 
@@ -310,46 +342,69 @@ postcopy_reply_table(struct vhu_dev *dev, struct vhu_msg *msg)
 	return VHU_REPLY;
 }
 
+/* Map every region of t into a new table; NULL (violation) on failure. */
+static struct vhu_mem *
+map_table(struct vhu_dev *dev, struct vhu_msg *msg, bool postcopy)
+{
+	const struct vhu_mem_table *t = &msg->payload.mem;
+	struct vhu_mem *mem = calloc(1, sizeof(*mem));
+	uint32_t i;
+
+	if (mem == NULL) {
+		vhu_violation(dev, msg, VHU_RULE_RESOURCE, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < t->nregions; i++) {
+		const struct vhu_mem_region_desc *d = &t->regions[i];
+		struct vhu_mem_region r;
+		int rc = vhu_mem_map_region(&r, d, msg->fds[i], false);
+
+		if (rc == 0) {
+			vhu_msg_take_fd(msg, i);
+			if (postcopy)
+				rc = vhu_postcopy_register(dev,
+						insert_sorted(mem, &r));
+			else
+				insert_sorted(mem, &r);
+		}
+		if (rc < 0) {
+			vhu_violation(dev, msg, VHU_RULE_REGION,
+				      "region %u: gpa 0x%llx size 0x%llx "
+				      "offset 0x%llx: %s", i,
+				      (unsigned long long)d->guest_phys_addr,
+				      (unsigned long long)d->memory_size,
+				      (unsigned long long)d->mmap_offset,
+				      strerror(-rc));
+			vhu_mem_free(mem);
+			free(mem);
+			return NULL;
+		}
+	}
+	return mem;
+}
+
 enum vhu_result
 vhu_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
 {
-	const struct vhu_mem_table *t = &msg->payload.mem;
 	bool postcopy = dev->postcopy_listening;
+	struct vhu_mem *mem;
 	enum vhu_result res;
-	uint32_t i;
 
 	if (dev->postcopy_awaiting_ack)
 		return postcopy_ack(dev, msg);
 	res = check_table(dev, msg);
 	if (res != VHU_OK)
 		return res;
-	if (!postcopy && same_table(dev, t, msg->fds))
+	if (!postcopy && same_table(dev, &msg->payload.mem, msg->fds))
 		return VHU_OK;
+	/* The whole new table first: a failure leaves the old one intact. */
+	mem = map_table(dev, msg, postcopy);
+	if (mem == NULL)
+		return VHU_ERROR;
 	vhu_mem_free(dev->mem);
-	for (i = 0; i < t->nregions; i++) {
-		struct vhu_mem_region r;
-		int rc = vhu_mem_map_region(&r, &t->regions[i], msg->fds[i],
-					    false);
-
-		if (rc < 0)
-			return vhu_violation(dev, msg, VHU_RULE_REGION,
-					     "region %u: gpa 0x%llx size 0x%llx "
-					     "offset 0x%llx: %s", i,
-					     (unsigned long long)
-					     t->regions[i].guest_phys_addr,
-					     (unsigned long long)
-					     t->regions[i].memory_size,
-					     (unsigned long long)
-					     t->regions[i].mmap_offset,
-					     strerror(-rc));
-		vhu_msg_take_fd(msg, i);
-		if (postcopy &&
-		    vhu_postcopy_register(dev, insert_sorted(dev->mem, &r)) < 0)
-			return vhu_violation(dev, msg, VHU_RULE_RESOURCE,
-					     "userfaultfd registration failed");
-		if (!postcopy)
-			insert_sorted(dev->mem, &r);
-	}
+	free(dev->mem);
+	dev->mem = mem;
+	dev->dp.mem = mem;
 	res = mem_changed(dev, msg);
 	if (res != VHU_OK || !postcopy)
 		return res;
@@ -365,6 +420,32 @@ vhu_get_max_mem_slots(struct vhu_dev *dev, struct vhu_msg *msg)
 	return VHU_REPLY;
 }
 
+/*
+ * In postcopy, a front-end closes a batch of ADD/REM_MEM_REG with the
+ * same request carrying a u64 0 acknowledgement. Anything else of that
+ * size is not a region.
+ */
+static bool
+mem_reg_ack(struct vhu_dev *dev, struct vhu_msg *msg, enum vhu_result *res)
+{
+	if (msg->hdr.size == sizeof(struct vhu_mem_reg_msg) && msg->nfds <= 1)
+		return false;
+	if (msg->hdr.size != sizeof(uint64_t) || msg->nfds != 0 ||
+	    !dev->postcopy_listening)
+		*res = vhu_violation(dev, msg, VHU_RULE_SIZE,
+				     "%u bytes and %u fds: neither a region "
+				     "nor a postcopy acknowledgement",
+				     msg->hdr.size, msg->nfds);
+	else if (msg->payload.u64 != 0)
+		*res = vhu_violation(dev, msg, VHU_RULE_VALUE,
+				     "front-end failed the postcopy regions "
+				     "(%llu)",
+				     (unsigned long long)msg->payload.u64);
+	else
+		*res = VHU_OK;
+	return true;
+}
+
 enum vhu_result
 vhu_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 {
@@ -373,6 +454,11 @@ vhu_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 	enum vhu_result res;
 	int rc;
 
+	if (mem_reg_ack(dev, msg, &res))
+		return res;
+	if (msg->nfds != 1)
+		return vhu_violation(dev, msg, VHU_RULE_FDS,
+				     "%u fds, a region needs 1", msg->nfds);
 	if (dev->mem->nregions >= VHU_MAX_MEM_SLOTS)
 		return vhu_violation(dev, msg, VHU_RULE_RESOURCE,
 				     "all %u memory slots are in use",
@@ -412,8 +498,11 @@ enum vhu_result
 vhu_rem_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 {
 	const struct vhu_mem_region_desc *d = &msg->payload.mem_reg.region;
+	enum vhu_result res;
 	uint32_t i;
 
+	if (mem_reg_ack(dev, msg, &res))
+		return res;
 	/* An fd here is tolerated for old front-ends, and only closed. */
 	for (i = 0; i < dev->mem->nregions; i++) {
 		const struct vhu_mem_region *r = &dev->mem->regions[i];

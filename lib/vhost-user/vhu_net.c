@@ -45,9 +45,13 @@ vhu_net_set_mtu(struct vhu_dev *dev, struct vhu_msg *msg)
 {
 	uint64_t mtu = msg->payload.u64;
 
-	if ((dev->features & VHU_BIT(VHU_NET_F_MTU)) == 0)
+	/*
+	 * Offered is enough: QEMU sends the MTU before SET_FEATURES, when
+	 * nothing is negotiated yet.
+	 */
+	if ((dev->features_offered & VHU_BIT(VHU_NET_F_MTU)) == 0)
 		return vhu_violation(dev, msg, VHU_RULE_FEATURE,
-				     "VIRTIO_NET_F_MTU is not negotiated");
+				     "VIRTIO_NET_F_MTU is not offered");
 	if (mtu < VHU_MIN_MTU || mtu > UINT16_MAX) {
 		VHU_WARN("vhost-user %s: MTU %llu refused", dev->name,
 			 (unsigned long long)mtu);

@@ -58,15 +58,6 @@ vhu_postcopy_supported(void)
 	return cached == 1;
 }
 
-void
-vhu_postcopy_reset(struct vhu_dev *dev)
-{
-	if (dev->uffd >= 0)
-		close(dev->uffd);
-	dev->uffd = -1;
-	dev->postcopy_listening = false;
-	dev->postcopy_awaiting_ack = false;
-}
 
 int
 vhu_postcopy_register(struct vhu_dev *dev, struct vhu_mem_region *r)
@@ -110,6 +101,19 @@ unregister_all(struct vhu_dev *dev)
 	}
 }
 
+/* End postcopy: unregister, close, forget. Safe to call at any time. */
+void
+vhu_postcopy_reset(struct vhu_dev *dev)
+{
+	if (dev->uffd >= 0 && dev->postcopy_listening)
+		unregister_all(dev);
+	if (dev->uffd >= 0)
+		close(dev->uffd);
+	dev->uffd = -1;
+	dev->postcopy_listening = false;
+	dev->postcopy_awaiting_ack = false;
+}
+
 enum vhu_result
 vhu_postcopy_advise(struct vhu_dev *dev, struct vhu_msg *msg)
 {
@@ -148,7 +152,6 @@ vhu_postcopy_end(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (!dev->postcopy_listening)
 		return vhu_violation(dev, msg, VHU_RULE_STATE,
 				     "POSTCOPY_END without POSTCOPY_LISTEN");
-	unregister_all(dev);
 	vhu_postcopy_reset(dev);
 	return VHU_OK;
 }

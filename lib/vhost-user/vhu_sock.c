@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -119,6 +120,7 @@ vhu_dev_create(const struct vhu_dev_params *p)
 	dev->opaque = p->opaque;
 	set_defaults(dev, p);
 	dev->listen_fd = -1;
+	dev->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	dev->log_call_fd = -1;
 	dev->inflight_fd = -1;
 	dev->uffd = -1;
@@ -173,6 +175,11 @@ vhu_dev_close_connection(struct vhu_dev *dev)
 {
 	if (dev->conn.fd < 0)
 		return;
+	/*
+	 * A worker blocked on a missing postcopy page would never let the
+	 * quiesce finish: end the registrations first, which wakes it.
+	 */
+	vhu_postcopy_reset(dev);
 	if (dev->ops != NULL && dev->ops->quiesce != NULL && !dev->quiesced)
 		dev->ops->quiesce(dev);
 	reset_session(dev);
@@ -232,13 +239,14 @@ remove_stale_socket(const char *path)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode))
 		return -EEXIST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a listener with a full backlog answers EAGAIN. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	make_addr(&un, path);
-	rc = connect(fd, (struct sockaddr *)&un, sizeof(un));
+	rc = connect(fd, (struct sockaddr *)&un, sizeof(un)) < 0 ? errno : 0;
 	close(fd);
-	if (rc == 0)
+	if (rc == 0 || rc == EAGAIN || rc == EINPROGRESS)
 		return -EADDRINUSE;
 	return unlink(path) < 0 ? -errno : 0;
 }
@@ -320,6 +328,8 @@ vhu_dev_start(struct vhu_dev *dev)
 
 	if (dev->started)
 		return -EALREADY;
+	if (dev->notify_fd < 0)
+		return -EMFILE;
 	switch (dev->mode) {
 	case VHU_MODE_SERVER:
 		rc = start_server(dev);
@@ -331,8 +341,10 @@ vhu_dev_start(struct vhu_dev *dev)
 		rc = start_fd(dev);
 		break;
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		dev->started = true;
+		vhu_watch(dev, dev->notify_fd, VHU_EV_IN);
+	}
 	return rc;
 }
 
@@ -406,14 +418,16 @@ vhu_dev_handle_event(struct vhu_dev *dev, int fd, uint32_t events)
 
 	if (fd < 0)
 		return;
-	if (fd == dev->listen_fd)
+	if (fd == dev->notify_fd)
+		vhu_vring_handle_notify(dev);
+	else if (fd == dev->listen_fd)
 		handle_accept(dev);
 	else if (fd == dev->conn.fd)
 		handle_conn(dev, events);
 	else if (fd == dev->backend.fd)
 		vhu_backend_handle(dev, events);
 	else if ((vr = vhu_vring_by_kick_fd(dev, fd)) != NULL)
-		vhu_vring_kick_readable(dev, vr);
+		vhu_vring_kick_readable(dev, vr, events);
 }
 
 int
@@ -458,6 +472,11 @@ vhu_dev_destroy(struct vhu_dev *dev)
 	}
 	if (dev->param_fd >= 0)
 		close(dev->param_fd);
+	if (dev->notify_fd >= 0) {
+		if (dev->started)
+			vhu_watch(dev, dev->notify_fd, 0);
+		close(dev->notify_fd);
+	}
 	free(dev->iotlb.e);
 	free(dev->mem);
 	free(dev->vrings);
@@ -474,6 +493,12 @@ void *
 vhu_dev_opaque(const struct vhu_dev *dev)
 {
 	return dev->opaque;
+}
+
+int
+vhu_dev_notify_fd(const struct vhu_dev *dev)
+{
+	return dev->notify_fd;
 }
 
 bool

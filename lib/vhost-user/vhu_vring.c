@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,7 +64,9 @@ vhu_vring_reset(struct vhu_vring *vr)
 	vr->num_set = vr->addr_set = vr->kick_set = false;
 	vr->started = vr->enabled = false;
 	vr->broken = false;
-	vr->iotlb_pending = false;
+	vr->call_pending = false;
+	vr->err_pending = false;
+	vr->addr_pending = false;
 	vr->addr_flags = 0;
 	vr->desc_addr = vr->avail_addr = vr->used_addr = 0;
 }
@@ -161,24 +164,23 @@ ring_sizes(const struct vhu_dev *dev, const struct vhu_vring *vr,
 }
 
 /*
- * Translate one ring area. Through the IOTLB a miss is reported to the
- * front-end and the ring waits (returns 1); 0 on success; -1 when the
- * address is not mapped at all.
+ * Translate one ring area: 0 done, 1 waiting for the IOTLB (a miss was
+ * sent for the first address not covered), -1 not mapped or misaligned.
  */
 static int
 translate_area(struct vhu_dev *dev, uint64_t addr, uint64_t len,
 	       uint8_t perm, uint64_t align, void **out)
 {
+	uint64_t miss;
 	void *p;
 
 	if (dev->dp.iommu) {
-		p = vhu_iotlb_translate(&dev->iotlb, addr, len, perm);
-		if (p == NULL) {
-			if (vhu_backend_iotlb(dev, VHU_IOTLB_MISS, addr, perm,
-					      NULL) < 0)
-				return -1;
-			return 1;
-		}
+		p = vhu_iotlb_translate_miss(&dev->iotlb, addr, len, perm,
+					     &miss);
+		if (p == NULL)
+			return miss != UINT64_MAX &&
+			       vhu_backend_iotlb(dev, VHU_IOTLB_MISS, miss,
+						 perm, NULL) == 0 ? 1 : -1;
 	} else {
 		p = vhu_uva_to_hva(dev->mem, addr, len);
 		if (p == NULL)
@@ -190,9 +192,9 @@ translate_area(struct vhu_dev *dev, uint64_t addr, uint64_t len,
 	return 0;
 }
 
-static enum vhu_result
-translate_ring(struct vhu_dev *dev, struct vhu_vring *vr,
-	       const struct vhu_msg *msg)
+/* Translate the three areas: 0 done, 1 waiting for the IOTLB, -1 not. */
+static int
+translate_ring(struct vhu_dev *dev, struct vhu_vring *vr)
 {
 	uint64_t dsz, asz, usz;
 	uint8_t dperm = vr->packed ? VHU_ACCESS_RW : VHU_ACCESS_RO;
@@ -209,21 +211,24 @@ translate_ring(struct vhu_dev *dev, struct vhu_vring *vr,
 			    vr->packed ? PACKED_EVENT_ALIGN : SPLIT_USED_ALIGN,
 			    &u);
 	if (rd < 0 || ra < 0 || ru < 0)
-		return vhu_violation(dev, msg, VHU_RULE_UNMAPPED,
-				     "ring %u: desc 0x%llx avail 0x%llx used "
-				     "0x%llx (size %u) not mapped or aligned",
-				     vr->index,
-				     (unsigned long long)vr->desc_addr,
-				     (unsigned long long)vr->avail_addr,
-				     (unsigned long long)vr->used_addr,
-				     vr->size);
-	vr->iotlb_pending = rd > 0 || ra > 0 || ru > 0;
-	if (vr->iotlb_pending)
-		return VHU_OK;
+		return -1;
+	if (rd > 0 || ra > 0 || ru > 0)
+		return 1;
 	vr->desc = d;
 	vr->avail = a;
 	vr->used = u;
-	return VHU_OK;
+	return 0;
+}
+
+static enum vhu_result
+unmapped(struct vhu_dev *dev, struct vhu_vring *vr, const struct vhu_msg *msg)
+{
+	return vhu_violation(dev, msg, VHU_RULE_UNMAPPED,
+			     "ring %u: desc 0x%llx avail 0x%llx used 0x%llx "
+			     "(size %u) not mapped or aligned", vr->index,
+			     (unsigned long long)vr->desc_addr,
+			     (unsigned long long)vr->avail_addr,
+			     (unsigned long long)vr->used_addr, vr->size);
 }
 
 /* A split ring continues from the used index the guest memory holds. */
@@ -242,11 +247,17 @@ sync_split_used(struct vhu_dev *dev, struct vhu_vring *vr)
 	}
 }
 
-/* Start a ring: it must have a size and addresses that translate. */
+/*
+ * Start a ring: it must have a size and addresses that translate. A
+ * kick onto addresses that do not translate is a violation; a ring that
+ * lost its memory while running (kick == false) waits for it instead,
+ * as it does for IOTLB misses.
+ */
 static enum vhu_result
-start_ring(struct vhu_dev *dev, struct vhu_vring *vr, const struct vhu_msg *msg)
+start_ring(struct vhu_dev *dev, struct vhu_vring *vr, const struct vhu_msg *msg,
+	   bool kick)
 {
-	enum vhu_result res;
+	int rc;
 
 	if (vr->started)
 		return VHU_OK;
@@ -266,9 +277,12 @@ start_ring(struct vhu_dev *dev, struct vhu_vring *vr, const struct vhu_msg *msg)
 				     "beyond size %u", vr->index,
 				     vr->last_avail_idx, vr->last_used_idx,
 				     vr->size);
-	res = translate_ring(dev, vr, msg);
-	if (res != VHU_OK || vr->iotlb_pending)
-		return res;
+	rc = translate_ring(dev, vr);
+	if (rc < 0 && kick)
+		return unmapped(dev, vr, msg);
+	vr->addr_pending = rc != 0;
+	if (vr->addr_pending)
+		return VHU_OK;
 	if (!vr->packed)
 		sync_split_used(dev, vr);
 	watch_kick(dev, vr, false);
@@ -278,18 +292,23 @@ start_ring(struct vhu_dev *dev, struct vhu_vring *vr, const struct vhu_msg *msg)
 
 /*
  * A running ring whose addresses changed meaning (memory table, IOTLB,
- * SET_VRING_ADDR): translate again; if the IOTLB no longer covers it, the
- * ring stops until the front-end answers the miss.
+ * SET_VRING_ADDR): translate again. If they no longer translate, the
+ * ring stops and waits: a front-end may remove a region and add it back,
+ * or answer an IOTLB miss.
  */
-static enum vhu_result
-retranslate_started(struct vhu_dev *dev, struct vhu_vring *vr,
-		    const struct vhu_msg *msg)
+static void
+retranslate_started(struct vhu_dev *dev, struct vhu_vring *vr)
 {
-	enum vhu_result res = translate_ring(dev, vr, msg);
+	int rc = translate_ring(dev, vr);
 
-	if (res == VHU_OK && vr->iotlb_pending)
-		vhu_vring_set_state(dev, vr, false, vr->enabled);
-	return res;
+	if (rc == 0)
+		return;
+	if (rc < 0)
+		VHU_WARN("vhost-user %s: ring %u stopped: its addresses left "
+			 "the memory table", dev->name, vr->index);
+	vhu_vring_set_state(dev, vr, false, vr->enabled);
+	vr->desc = vr->avail = vr->used = NULL;
+	vr->addr_pending = true;
 }
 
 enum vhu_result
@@ -302,30 +321,37 @@ vhu_vrings_retranslate(struct vhu_dev *dev, const struct vhu_msg *msg)
 		struct vhu_vring *vr = &dev->vrings[i];
 
 		if (vr->started)
-			res = retranslate_started(dev, vr, msg);
-		else if (vr->iotlb_pending)
-			res = start_ring(dev, vr, msg);
+			retranslate_started(dev, vr);
+		else if (vr->addr_pending)
+			res = start_ring(dev, vr, msg, false);
+		else	/* translated again when it starts */
+			vr->desc = vr->avail = vr->used = NULL;
 	}
 	return res;
 }
 
 void
-vhu_vring_kick_readable(struct vhu_dev *dev, struct vhu_vring *vr)
+vhu_vring_kick_readable(struct vhu_dev *dev, struct vhu_vring *vr,
+			uint32_t events)
 {
 	struct pollfd pfd = { .fd = vr->kick_fd, .events = POLLIN };
 	uint64_t v;
 
-	/*
-	 * One read, and only when poll says it cannot block: the fd belongs
-	 * to the front-end and may be in blocking mode. The ring is polled
-	 * from now on, so what is left unread does not matter.
-	 */
-	if (poll(&pfd, 1, 0) != 1 || (pfd.revents & POLLIN) == 0)
+	(void)events;
+	if (poll(&pfd, 1, 0) != 1)
 		return;		/* a spurious wake-up is not a kick */
+	if ((pfd.revents & POLLIN) == 0) {
+		/* Hung up without a kick: stop watching, or the loop spins. */
+		VHU_WARN("vhost-user %s: ring %u: kick fd hung up", dev->name,
+			 vr->index);
+		watch_kick(dev, vr, false);
+		return;
+	}
+	/* The fd is non-blocking (SET_VRING_KICK made it so). */
 	if (read(vr->kick_fd, &v, sizeof(v)) < 0)
 		VHU_DEBUG("vhost-user %s: ring %u: kick read failed",
 			  dev->name, vr->index);
-	start_ring(dev, vr, NULL);
+	start_ring(dev, vr, NULL, true);
 	if (dev->close_pending)
 		vhu_dev_close_connection(dev);
 }
@@ -381,7 +407,7 @@ vhu_set_vring_addr(struct vhu_dev *dev, struct vhu_msg *msg)
 	vr->addr_set = true;
 	/* A running ring (the log flag toggled for migration): remap now. */
 	if (vr->started)
-		return retranslate_started(dev, vr, msg);
+		retranslate_started(dev, vr);
 	return VHU_OK;
 }
 
@@ -434,7 +460,8 @@ vhu_get_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
 	vhu_vring_set_state(dev, vr, false, vr->enabled);
 	drop_kick(dev, vr);
 	vr->kick_set = false;
-	vr->iotlb_pending = false;
+	vr->addr_pending = false;
+	vr->desc = vr->avail = vr->used = NULL;
 	if (vr->packed)
 		num = (uint32_t)(vr->last_avail_idx & 0x7fff) |
 		      (uint32_t)vr->avail_wrap << 15 |
@@ -447,10 +474,6 @@ vhu_get_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
 	return VHU_REPLY;
 }
 
-/*
- * Notification fds are written from the data path, which must never block:
- * a pipe the front-end stops reading would stall a whole worker.
- */
 /* Decode the u64 of SET_VRING_KICK/CALL/ERR and check its fd rule. */
 static struct vhu_vring *
 vring_file(struct vhu_dev *dev, struct vhu_msg *msg, int *fd)
@@ -474,7 +497,19 @@ vring_file(struct vhu_dev *dev, struct vhu_msg *msg, int *fd)
 			      nofd ? "set" : "clear");
 		return NULL;
 	}
+	if (!nofd && !vhu_fd_is_event(msg->fds[0])) {
+		vhu_violation(dev, msg, VHU_RULE_FDS,
+			      "ring %u: the fd is neither an eventfd nor a pipe",
+			      vr->index);
+		return NULL;
+	}
 	*fd = nofd ? -1 : vhu_msg_take_fd(msg, 0);
+	/*
+	 * Non-blocking: the data path signals these and the control thread
+	 * reads kicks, and neither may ever wait on the front-end.
+	 */
+	if (*fd >= 0)
+		(void)vhu_set_nonblock(*fd);
 	return vr;
 }
 
@@ -496,7 +531,7 @@ vhu_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg)
 	if ((dev->features & VHU_BIT(VHU_F_PROTOCOL_FEATURES)) == 0)
 		vr->enabled = true;
 	if (fd < 0)
-		return start_ring(dev, vr, msg);	/* polling mode */
+		return start_ring(dev, vr, msg, true);	/* polling mode */
 	watch_kick(dev, vr, true);
 	return VHU_OK;
 }
@@ -511,8 +546,6 @@ vhu_set_vring_call(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (vr == NULL)
 		return VHU_ERROR;
 	close_fd(&vr->call_fd);
-	if (fd >= 0)
-		(void)vhu_set_nonblock(fd);
 	vr->call_fd = fd;
 	return VHU_OK;
 }
@@ -527,8 +560,6 @@ vhu_set_vring_err(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (vr == NULL)
 		return VHU_ERROR;
 	close_fd(&vr->err_fd);
-	if (fd >= 0)
-		(void)vhu_set_nonblock(fd);
 	vr->err_fd = fd;
 	return VHU_OK;
 }
@@ -591,7 +622,7 @@ vhu_vring_kick_msg(struct vhu_dev *dev, struct vhu_msg *msg)
 				     vr->index, msg->payload.state.num);
 	if ((dev->features & VHU_BIT(VHU_F_PROTOCOL_FEATURES)) == 0)
 		vr->enabled = true;
-	return start_ring(dev, vr, msg);
+	return start_ring(dev, vr, msg, true);
 }
 
 static int
@@ -604,15 +635,39 @@ signal_fd(int fd)
 	return errno == EAGAIN ? 0 : -errno;
 }
 
+/* Wake the control thread; callable from any thread. */
+static void
+notify_control(struct vhu_dev *dev)
+{
+	uint64_t one = 1;
+
+	if (write(dev->notify_fd, &one, sizeof(one)) < 0)
+		VHU_DEBUG("vhost-user %s: notify: %s", dev->name,
+			  strerror(errno));
+}
+
+/*
+ * In-band notifications travel on the back-end channel, which only the
+ * control thread may touch: a worker sets a flag and wakes it.
+ */
+static int
+inband(struct vhu_vring *vr, bool *pending)
+{
+	struct vhu_dev *dev = vr->dev;
+
+	if (dev == NULL || !vhu_has_proto(dev, VHU_PF_INBAND_NOTIFICATIONS))
+		return -ENOTCONN;
+	if (!__atomic_exchange_n(pending, true, __ATOMIC_ACQ_REL))
+		notify_control(dev);
+	return 0;
+}
+
 int
 vhu_vring_call(struct vhu_vring *vr)
 {
 	if (vr->call_fd >= 0)
 		return signal_fd(vr->call_fd);
-	if (vr->dev != NULL &&
-	    vhu_has_proto(vr->dev, VHU_PF_INBAND_NOTIFICATIONS))
-		return vhu_backend_vring_call(vr->dev, vr->index, NULL);
-	return -ENOTCONN;
+	return inband(vr, &vr->call_pending);
 }
 
 int
@@ -620,19 +675,47 @@ vhu_vring_signal_error(struct vhu_vring *vr)
 {
 	if (vr->err_fd >= 0)
 		return signal_fd(vr->err_fd);
-	if (vr->dev != NULL &&
-	    vhu_has_proto(vr->dev, VHU_PF_INBAND_NOTIFICATIONS))
-		return vhu_backend_vring_err(vr->dev, vr->index, NULL);
-	return -ENOTCONN;
+	return inband(vr, &vr->err_pending);
 }
 
 void
 vhu_vring_mark_broken(struct vhu_vring *vr, const char *why)
 {
-	if (!__atomic_exchange_n(&vr->broken, true, __ATOMIC_RELAXED))
-		VHU_ERR("vhost-user %s: ring %u broken: %s",
-			vr->dev != NULL ? vr->dev->name : "?", vr->index,
-			why != NULL ? why : "hostile descriptor");
+	if (__atomic_exchange_n(&vr->broken, true, __ATOMIC_ACQ_REL))
+		return;
+	VHU_ERR("vhost-user %s: ring %u broken: %s",
+		vr->dev != NULL ? vr->dev->name : "?", vr->index,
+		why != NULL ? why : "hostile descriptor");
+	if (vr->dev != NULL)
+		notify_control(vr->dev);
+}
+
+void
+vhu_vring_handle_notify(struct vhu_dev *dev)
+{
+	uint64_t v;
+	unsigned int i;
+
+	if (read(dev->notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		VHU_DEBUG("vhost-user %s: notify read: %s", dev->name,
+			  strerror(errno));
+	for (i = 0; i < dev->nr_vrings; i++) {
+		struct vhu_vring *vr = &dev->vrings[i];
+
+		if (__atomic_exchange_n(&vr->call_pending, false,
+					__ATOMIC_ACQ_REL))
+			(void)vhu_backend_vring_call(dev, vr->index, NULL);
+		if (__atomic_exchange_n(&vr->err_pending, false,
+					__ATOMIC_ACQ_REL))
+			(void)vhu_backend_vring_err(dev, vr->index, NULL);
+		if (__atomic_load_n(&vr->broken, __ATOMIC_ACQUIRE)) {
+			char why[64];
+
+			snprintf(why, sizeof(why), "ring %u is broken", i);
+			vhu_dev_disconnect(dev, why);
+			return;
+		}
+	}
 }
 
 unsigned int

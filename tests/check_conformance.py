@@ -46,7 +46,8 @@ def unit_cases():
         m = re.match(r"test_vhu_(\w+)\.c$", f)
         if m:
             cases[m.group(1)] = set(re.findall(
-                r"cmocka_unit_test\((\w+)\)", read("tests", "unit", f)))
+                r"cmocka_unit_test(?:_setup_teardown)?\((\w+)",
+                read("tests", "unit", f)))
     return cases
 
 

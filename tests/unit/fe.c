@@ -9,11 +9,15 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include <cmocka.h>
 
@@ -34,6 +38,11 @@ on_watch(struct vhu_dev *dev, int fd, uint32_t events)
 	struct fe *fe = fe_of(dev);
 	unsigned int i;
 
+	/* Not a protocol fd: tests look at it through fe_pump_notify(). */
+	if (fd == vhu_dev_notify_fd(dev)) {
+		fe->notify_ev = events;
+		return 0;
+	}
 	for (i = 0; i < fe->nwatch; i++) {
 		if (fe->watch_fd[i] != fd)
 			continue;
@@ -193,6 +202,16 @@ fe_new_params(const struct vhu_dev_params *p)
 }
 
 struct fe *
+fe_new_ops(const struct vhu_dev_ops *ops)
+{
+	struct vhu_dev_params p;
+
+	fe_default_params(&p);
+	p.ops = ops;
+	return fe_new_params(&p);
+}
+
+struct fe *
 fe_new(void)
 {
 	struct vhu_dev_params p;
@@ -228,6 +247,14 @@ fe_free(struct fe *fe)
 		close(fe->mem[i].fd);
 	}
 	free(fe);
+}
+
+void
+fe_pump_notify(struct fe *fe)
+{
+	if (fe->notify_ev != 0)
+		vhu_dev_handle_event(fe->dev, vhu_dev_notify_fd(fe->dev),
+				     VHU_EV_IN);
 }
 
 void
@@ -487,6 +514,57 @@ fe_memfd_sized(uint64_t size)
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, (off_t)size), 0);
 	return fd;
+}
+
+/* The filesystem type of dir (statfs f_type), 0 if it cannot be told. */
+static unsigned long
+fs_type(const char *dir)
+{
+	struct statfs fs;
+
+	return statfs(dir, &fs) == 0 ? (unsigned long)fs.f_type : 0;
+}
+
+/* A new unlinked file of size bytes in dir, or -1. */
+static int
+new_file_in(const char *dir, uint64_t size)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/fe-file-XXXXXX", dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	if (ftruncate(fd, (off_t)size) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+fe_disk_file(uint64_t size)
+{
+	static const char *const dirs[] = { "/tmp", "/var/tmp" };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		unsigned long t = fs_type(dirs[i]);
+
+		if (t != 0 && t != TMPFS_MAGIC && t != HUGETLBFS_MAGIC)
+			return new_file_in(dirs[i], size);
+	}
+	return -1;
+}
+
+int
+fe_shm_file(uint64_t size)
+{
+	if (fs_type("/dev/shm") != TMPFS_MAGIC)
+		return -1;
+	return new_file_in("/dev/shm", size);
 }
 
 const struct vhu_mem *

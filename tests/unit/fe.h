@@ -38,6 +38,7 @@ struct fe {
 	int watch_fd[FE_MAX_WATCH];
 	uint32_t watch_ev[FE_MAX_WATCH];
 	unsigned int nwatch;
+	uint32_t notify_ev;	/* the device's own notify fd, kept apart */
 	unsigned int connected;
 	unsigned int disconnected;
 	unsigned int quiesce;
@@ -63,6 +64,8 @@ struct fe {
 void fe_default_params(struct vhu_dev_params *p);
 struct fe *fe_new(void);
 struct fe *fe_new_params(const struct vhu_dev_params *p);
+/* Default parameters with these callbacks (a copy of fe_ops, changed). */
+struct fe *fe_new_ops(const struct vhu_dev_ops *ops);
 void fe_free(struct fe *fe);
 /* The callbacks fe_new wires up, for tests that make their own devices. */
 extern const struct vhu_dev_ops fe_ops;
@@ -74,6 +77,8 @@ struct fe *fe_new_negotiated(uint64_t features, uint64_t proto);
 
 /* Let the device handle whatever is readable on its socket. */
 void fe_pump(struct fe *fe);
+/* Let the control side handle what workers handed it (notify fd). */
+void fe_pump_notify(struct fe *fe);
 /*
  * One sendmsg of len bytes from buf, with nfds (at most 16) fds riding on
  * them as SCM_RIGHTS; returns the bytes sent or -errno.
@@ -128,6 +133,14 @@ void fe_negotiate(struct fe *fe, uint64_t features, uint64_t proto);
 int fe_memfd(size_t size, uint8_t **va);
 /* A memfd of size bytes nobody has mapped or touched; asserts it worked. */
 int fe_memfd_sized(uint64_t size);
+/*
+ * An unlinked regular file of size bytes on a disk filesystem (one that
+ * is neither tmpfs nor hugetlbfs): under /tmp, or /var/tmp if /tmp is a
+ * memory filesystem. -1 when neither will do.
+ */
+int fe_disk_file(uint64_t size);
+/* The same on tmpfs, under /dev/shm; -1 if that is not tmpfs here. */
+int fe_shm_file(uint64_t size);
 /* The device's memory table, as its data path sees it. */
 const struct vhu_mem *fe_mem(struct fe *fe);
 /* Add a region to the front-end's memory (not yet sent). */

@@ -426,6 +426,90 @@ quiesce_brackets_memory_changes(void **state)
 	fe_free(fe);
 }
 
+/* What the device looked like at the first resume after the test armed. */
+static struct {
+	bool armed;
+	bool seen;
+	bool in_quiesce;	/* the harness's quiesce had run */
+	bool connected;
+	bool started;		/* ring 0 */
+	bool mapped;		/* old_desc */
+	const void *old_desc;
+} at_resume;
+
+static void
+recording_resume(struct vhu_dev *dev)
+{
+	struct fe *fe = vhu_dev_opaque(dev);
+
+	if (at_resume.armed) {
+		at_resume.armed = false;
+		at_resume.seen = true;
+		at_resume.in_quiesce = fe->in_quiesce;
+		at_resume.connected = vhu_dev_connected(dev);
+		at_resume.started = vhu_dev_vring(dev, 0)->started;
+		at_resume.mapped = fe_is_mapped(at_resume.old_desc, 1);
+	}
+	fe_ops.resume(dev);
+}
+
+/*
+ * A quiesced handler that fails half way (SET_MEM_TABLE whose region is
+ * larger than its memfd) ends the session before the workers are let
+ * back in: at the resume that follows the message the device is already
+ * disconnected, its running ring stopped and the old table unmapped, so
+ * no worker ever resumes on memory the session no longer owns.
+ */
+static void
+failed_handler_closes_before_resume(void **state)
+{
+	struct vhu_dev_ops ops = fe_ops;
+	struct vhu_vring *vr;
+	struct fe_ring ring;
+	struct fe_treg r;
+	struct fe *fe;
+
+	(void)state;
+	ops.resume = recording_resume;
+	fe = fe_new_ops(&ops);
+	assert_non_null(fe);
+	fe_negotiate(fe, VHU_BIT(VHU_F_PROTOCOL_FEATURES) |
+		     VHU_BIT(VHU_F_VERSION_1), VHU_BIT(VHU_PF_REPLY_ACK));
+	assert_non_null(fe_add_region(fe, 0, 1 << 20));
+	assert_int_equal(fe_send_mem_table(fe, true), 0);
+	/* Ring 0 running in polling mode. */
+	fe_ring_layout(&ring, 0x10000, 256, false);
+	fe_ring_setup(fe, 0, &ring, 0, 0, 0);
+	assert_int_equal(fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, true),
+			 0);
+	vr = vhu_dev_vring(fe->dev, 0);
+	assert_true(vr->started);
+	assert_non_null(vr->desc);
+	assert_true(fe_is_mapped(vr->desc, 1));
+
+	/* A new table whose region is 1 MiB over a 64 KiB memfd. */
+	memset(&at_resume, 0, sizeof(at_resume));
+	at_resume.old_desc = vr->desc;
+	at_resume.armed = true;
+	r = (struct fe_treg){ 0, 1 << 20, fe_uva(fe, 0), 0,
+			      fe_memfd_sized(64 << 10) };
+	fe_send_tregs(fe, &r, 1, VHU_VERSION | VHU_FLAG_NEED_REPLY);
+	assert_true(at_resume.seen);
+	assert_true(at_resume.in_quiesce);
+	assert_false(at_resume.connected);
+	assert_false(at_resume.started);
+	assert_false(at_resume.mapped);
+	/* Once, for the region; quiesce and resume still pair up. */
+	fe_assert_violation(fe, VHU_RULE_REGION);
+	assert_int_equal(fe->disconnected, 1);
+	assert_int_equal(fe->state[0], VHU_RING_STOPPED);
+	assert_int_equal(fe->quiesce, fe->resume);
+	assert_false(fe->in_quiesce);
+	assert_false(fe_is_mapped(at_resume.old_desc, 1));
+	close(r.fd);
+	fe_free(fe);
+}
+
 static void
 names_cover_every_id(void **state)
 {
@@ -466,6 +550,7 @@ main(void)
 		cmocka_unit_test(soft_failure_acks_nonzero),
 		cmocka_unit_test(violation_spares_other_devices),
 		cmocka_unit_test(quiesce_brackets_memory_changes),
+		cmocka_unit_test(failed_handler_closes_before_resume),
 		cmocka_unit_test(names_cover_every_id),
 	};
 

@@ -266,6 +266,37 @@ features_frozen_while_ring_runs(void **state)
 	fe_free(fe);
 }
 
+/*
+ * The first SET_FEATURES is no exception: a ring started before it
+ * (split, as a device with no features lays rings out) keeps its layout,
+ * so SET_FEATURES adding VIRTIO_F_RING_PACKED under it is a state
+ * violation, as it is for any later SET_FEATURES.
+ */
+static void
+first_set_features_frozen_under_running_ring(void **state)
+{
+	struct fe *fe = new_fe();
+
+	(void)state;
+	(void)fe_get_u64(fe, VHU_REQ_GET_FEATURES);
+	(void)fe_get_u64(fe, VHU_REQ_GET_PROTOCOL_FEATURES);
+	fe_set_u64(fe, VHU_REQ_SET_PROTOCOL_FEATURES,
+		   VHU_BIT(VHU_PF_REPLY_ACK), false);
+	fe_send(fe, VHU_REQ_SET_OWNER, VHU_VERSION, NULL, 0, NULL, 0);
+	start_ring0(fe);
+	assert_int_equal(vhu_dev_features(fe->dev), 0);
+	assert_false(vhu_dev_vring(fe->dev, 0)->packed);
+	assert_int_equal(fe->features_calls, 0);
+
+	fe_set_u64(fe, VHU_REQ_SET_FEATURES,
+		   F_BASE | VHU_BIT(VHU_F_RING_PACKED), false);
+	fe_assert_violation(fe, VHU_RULE_STATE);
+	/* Nothing of it was taken. */
+	assert_int_equal(fe->features_calls, 0);
+	assert_int_equal(fe->state[0], VHU_RING_STOPPED);
+	fe_free(fe);
+}
+
 /* Migration turns dirty logging on and off under running rings. */
 static void
 log_all_toggles_while_ring_runs(void **state)
@@ -503,6 +534,7 @@ main(void)
 		cmocka_unit_test(protocol_features_custom_mask),
 		cmocka_unit_test(inband_needs_backend_req_and_reply_ack),
 		cmocka_unit_test(features_frozen_while_ring_runs),
+		cmocka_unit_test(first_set_features_frozen_under_running_ring),
 		cmocka_unit_test(log_all_toggles_while_ring_runs),
 		cmocka_unit_test(get_queue_num),
 		cmocka_unit_test(status_round_trip),

@@ -5,6 +5,7 @@
  * pseudo-code through the front-end's own mapping of the log memfd:
  *	page = addr / VHOST_LOG_PAGE; log[page / 8] |= 1 << page % 8
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -529,6 +530,78 @@ log_fd_notify(void **state)
 }
 
 /*
+ * The log is shared memory like guest memory, so it must be on a memory
+ * filesystem too: SET_LOG_BASE with a regular file on disk is refused
+ * (no reply, nothing mapped); the same log in a memfd is taken.
+ */
+static void
+log_must_be_memory_filesystem(void **state)
+{
+	struct vhu_msg m;
+	struct log_mem l;
+	struct fe *fe;
+	int disk;
+
+	(void)state;
+	disk = fe_disk_file(PAGE);
+	if (disk < 0) {
+		print_message("# /tmp and /var/tmp are memory filesystems\n");
+		skip();
+	}
+	fe = fe_new_negotiated(F_LOG, PF_LOG);
+	send_log_base(fe, disk, PAGE, 0, 0);
+	assert_int_not_equal(fe_recv(fe, &m), 1);
+	fe_assert_violation(fe, VHU_RULE_REGION);
+	assert_null(vhu_dev_dp(fe->dev)->log_base);
+	fe_free(fe);
+	close(disk);
+
+	fe = fe_new_negotiated(F_LOG, PF_LOG);
+	log_mem_new(&l, PAGE);
+	set_log(fe, &l, PAGE, 0);
+	assert_int_equal(vhu_dev_last_violation(fe->dev), VHU_RULE_NONE);
+	fe_free(fe);
+	log_mem_free(&l);
+}
+
+/*
+ * SET_LOG_FD takes an eventfd or a pipe, what the device can signal
+ * without blocking: a memfd is an fd violation; a pipe's write end is
+ * taken, and vhu_log_notify() writes to it.
+ */
+static void
+log_fd_must_be_eventfd_or_pipe(void **state)
+{
+	struct fe *fe;
+	uint64_t v;
+	int mfd, p[2], nfds;
+
+	(void)state;
+	fe = fe_new_negotiated(F_LOG, PF_LOG);
+	mfd = fe_memfd_sized(PAGE);
+	nfds = fe_count_fds();
+	fe_send(fe, VHU_REQ_SET_LOG_FD, VHU_VERSION, NULL, 0, &mfd, 1);
+	fe_assert_violation(fe, VHU_RULE_FDS);
+	/* Its socket and its copy of the memfd are closed. */
+	assert_int_equal(fe_count_fds(), nfds - 1);
+	fe_free(fe);
+	close(mfd);
+
+	fe = fe_new_negotiated(F_LOG, PF_LOG);
+	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	fe_send(fe, VHU_REQ_SET_LOG_FD, VHU_VERSION, NULL, 0, &p[1], 1);
+	assert_true(fe_no_reply(fe));
+	assert_true(vhu_dev_connected(fe->dev));
+	vhu_log_notify(fe->dev);
+	assert_int_equal(read(p[0], &v, sizeof(v)), sizeof(v));
+	assert_int_equal(v, 1);
+	assert_int_equal(vhu_dev_last_violation(fe->dev), VHU_RULE_NONE);
+	fe_free(fe);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
  * A new SET_LOG_BASE (the log resized as memory grows) replaces the old
  * log: the old mapping is gone and marks land in the new one. The
  * mapping goes with the connection too.
@@ -591,6 +664,8 @@ main(void)
 		cmocka_unit_test(log_marking_is_atomic),
 		cmocka_unit_test(log_base_rules),
 		cmocka_unit_test(log_fd_notify),
+		cmocka_unit_test(log_must_be_memory_filesystem),
+		cmocka_unit_test(log_fd_must_be_eventfd_or_pipe),
 		cmocka_unit_test(log_base_replaced),
 	};
 

@@ -20,7 +20,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include <cmocka.h>
 
@@ -1229,6 +1232,68 @@ set_mem_table_replaces_added(void **state)
 	close(t.fd);
 }
 
+/*
+ * Guest memory must be on a memory filesystem (tmpfs or hugetlbfs): a
+ * region backed by a regular file on disk is refused, by SET_MEM_TABLE
+ * and by ADD_MEM_REG, and nothing of it stays mapped; the same region
+ * from a memfd or from a file in /dev/shm is taken.
+ */
+static void
+region_must_be_memory_filesystem(void **state)
+{
+	struct statfs fs;
+	struct fe_treg r;
+	struct fe *fe;
+	int disk, base;
+
+	(void)state;
+	disk = fe_disk_file(MIB);
+	if (disk < 0) {
+		print_message("# /tmp and /var/tmp are memory filesystems\n");
+		skip();
+	}
+	assert_int_equal(fstatfs(disk, &fs), 0);
+	assert_true((unsigned long)fs.f_type != TMPFS_MAGIC &&
+		    (unsigned long)fs.f_type != HUGETLBFS_MAGIC);
+	r = (struct fe_treg){ 0, MIB, FAKE_UVA, 0, disk };
+
+	fe = mem_fe(0);
+	base = fe_count_fds();
+	assert_int_equal(send_table(fe, &r, 1), -1);
+	assert_closed_for(fe, VHU_RULE_REGION, base - 1);
+	assert_int_equal(count_maps_of(disk), 0);
+	fe_free(fe);
+
+	fe = mem_fe(VHU_BIT(VHU_PF_CONFIGURE_MEM_SLOTS));
+	assert_int_equal(add_reg(fe, &r), -1);
+	assert_closed_for(fe, VHU_RULE_REGION, -1);
+	assert_int_equal(count_maps_of(disk), 0);
+	fe_free(fe);
+
+	/* The same region from a memfd. */
+	fe = mem_fe(0);
+	r.fd = fe_memfd_sized(MIB);
+	assert_int_equal(send_table(fe, &r, 1), 0);
+	assert_true(maps_file(vhu_gpa_to_hva(fe_mem(fe), 0, MIB), r.fd));
+	fe_free(fe);
+	close(r.fd);
+
+	/* A file in /dev/shm is on tmpfs as well. */
+	r.fd = fe_shm_file(MIB);
+	if (r.fd < 0) {
+		print_message("# /dev/shm is not tmpfs here\n");
+	} else {
+		fe = mem_fe(0);
+		assert_int_equal(send_table(fe, &r, 1), 0);
+		assert_true(maps_file(vhu_gpa_to_hva(fe_mem(fe), 0, MIB),
+				      r.fd));
+		assert_true(vhu_dev_connected(fe->dev));
+		fe_free(fe);
+		close(r.fd);
+	}
+	close(disk);
+}
+
 /* Split ring 0 at gpa 0x10000, started in polling mode. */
 static struct vhu_vring *
 start_polled_ring(struct fe *fe, struct fe_ring *ring)
@@ -1250,8 +1315,11 @@ start_polled_ring(struct fe *fe, struct fe_ring *ring)
 }
 
 /*
- * A running ring follows the table: the same user addresses over a new
- * file are retranslated; a table without them ends the connection.
+ * Rings that run while the memory table changes follow it: a new file at
+ * the same user addresses is used at once. A table without the ring's
+ * addresses stops the ring (the spec wants configuration changes on the
+ * fly, and front-ends remove a region before adding it back); it starts
+ * again when a table maps it, and nothing is a violation.
  */
 static void
 ring_retranslated_on_new_table(void **state)
@@ -1259,9 +1327,10 @@ ring_retranslated_on_new_table(void **state)
 	struct fe *fe = mem_fe(0);
 	struct fe_ring ring;
 	struct vhu_vring *vr;
+	enum vhu_ring_state before;
 	struct fe_treg r;
+	uint64_t uva;
 	uint8_t tag = 0x6b;
-	int base;
 
 	(void)state;
 	assert_non_null(fe_add_region(fe, 0, MIB));
@@ -1278,22 +1347,36 @@ ring_retranslated_on_new_table(void **state)
 	assert_ptr_equal(vr->used, vhu_gpa_to_hva(fe_mem(fe), ring.used, 1));
 
 	/* Same guest addresses, but the ring's user addresses are gone. */
+	before = vhu_vring_state(vr);
+	assert_int_not_equal(before, VHU_RING_STOPPED);
+	uva = r.uva;
 	r.uva += 64 * MIB;
-	base = fe_count_fds();
-	assert_int_equal(send_table(fe, &r, 1), -1);
-	/* Its socket and its copy of r.fd are closed. */
-	assert_closed_for(fe, VHU_RULE_UNMAPPED, base - 2);
+	assert_int_equal(send_table(fe, &r, 1), 0);
+	assert_true(vhu_dev_connected(fe->dev));
 	assert_false(vr->started);
 	assert_int_equal(fe->state[0], VHU_RING_STOPPED);
+	assert_null(vr->desc);
+	assert_int_equal(vhu_dev_last_violation(fe->dev), VHU_RULE_NONE);
+	/* Mapped again: the ring resumes on its own, no kick needed. */
+	r.uva = uva;
+	assert_int_equal(send_table(fe, &r, 1), 0);
+	assert_true(vr->started);
+	assert_int_equal(fe->state[0], before);
+	assert_int_equal(((uint8_t *)vr->desc)[0], tag);
 	fe_free(fe);
 	close(r.fd);
 }
 
-/* Removing the region a running ring lives in ends the connection. */
+/*
+ * Removing the region a running ring lives in stops the ring until the
+ * region comes back (what QEMU does when a memory section changes).
+ */
 static void
 ring_retranslated_on_rem_mem_reg(void **state)
 {
 	struct fe *fe = mem_fe(VHU_BIT(VHU_PF_CONFIGURE_MEM_SLOTS));
+	struct vhu_vring *vr = vhu_dev_vring(fe->dev, 0);
+	enum vhu_ring_state before;
 	struct fe_region *f;
 	struct fe_ring ring;
 	struct fe_treg r, other;
@@ -1308,10 +1391,17 @@ ring_retranslated_on_rem_mem_reg(void **state)
 	other = slot_region(3);
 	assert_int_equal(add_reg(fe, &other), 0);
 	assert_int_equal(rem_reg(fe, &other), 0);
-	assert_true(vhu_dev_vring(fe->dev, 0)->started);
+	assert_true(vr->started);
 
-	assert_int_equal(rem_reg(fe, &r), -1);
-	assert_closed_for(fe, VHU_RULE_UNMAPPED, -1);
+	before = vhu_vring_state(vr);
+	assert_int_equal(rem_reg(fe, &r), 0);
+	assert_false(vr->started);
+	assert_int_equal(fe->state[0], VHU_RING_STOPPED);
+	assert_true(vhu_dev_connected(fe->dev));
+	assert_int_equal(add_reg(fe, &r), 0);
+	assert_true(vr->started);
+	assert_int_equal(fe->state[0], before);
+	assert_int_equal(vhu_dev_last_violation(fe->dev), VHU_RULE_NONE);
 	fe_free(fe);
 	close(other.fd);
 }
@@ -1330,6 +1420,7 @@ main(void)
 		cmocka_unit_test(violation_overlap_uva),
 		cmocka_unit_test(violation_region_past_file),
 		cmocka_unit_test(violation_region_not_a_file),
+		cmocka_unit_test(region_must_be_memory_filesystem),
 		cmocka_unit_test(violation_zero_size),
 		cmocka_unit_test(violation_region_wraps),
 		cmocka_unit_test(violation_table_size),

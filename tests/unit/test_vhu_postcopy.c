@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/userfaultfd.h>
@@ -862,6 +863,211 @@ disconnect_in_postcopy(void **state)
 	fe_free(fe);
 }
 
+/* The front-end's u64 acknowledgement closing a batch of ADD/REM_MEM_REG. */
+static void
+mem_reg_ack(struct fe *fe, uint32_t req, uint64_t v)
+{
+	assert_int_equal(fe_send(fe, req, VHU_VERSION | VHU_FLAG_NEED_REPLY,
+				 &v, sizeof(v), NULL, 0), 0);
+}
+
+/*
+ * In postcopy QEMU closes a batch of ADD_MEM_REG (or REM_MEM_REG) with
+ * the same request carrying a u64 0 and need_reply: it is acked 0 and
+ * the connection stays. Outside postcopy those 8 bytes are not a region
+ * (size violation), and a non-zero value is the front-end reporting a
+ * failure (value violation).
+ */
+static void
+mem_reg_batch_ack(void **state)
+{
+	struct vhu_mem_reg_msg reg;
+	struct vhu_msg m;
+	struct fe_treg r;
+	uint64_t ps = (uint64_t)page_size();
+	struct fe *fe;
+	int uffd;
+
+	(void)state;
+	NEED_POSTCOPY();
+	r = (struct fe_treg){ 0x80000000, 4 * ps, FAKE_UVA, 0,
+			      fe_memfd_sized(4 * ps) };
+	memset(&reg, 0, sizeof(reg));
+	fe_treg_desc(&reg.region, &r);
+
+	fe = pc_fe(VHU_BIT(VHU_PF_CONFIGURE_MEM_SLOTS));
+	uffd = advise(fe);
+	listen_ok(fe);
+	assert_int_equal(fe_send(fe, VHU_REQ_ADD_MEM_REG, VHU_VERSION, &reg,
+				 sizeof(reg), &r.fd, 1), 0);
+	assert_int_equal(fe_recv(fe, &m), 1);
+	assert_int_equal(m.hdr.request, VHU_REQ_ADD_MEM_REG);
+	assert_int_equal(m.hdr.size, sizeof(reg));
+	mem_reg_ack(fe, VHU_REQ_ADD_MEM_REG, 0);
+	assert_int_equal(fe_read_ack(fe, VHU_REQ_ADD_MEM_REG), 0);
+	assert_true(fe_no_reply(fe));
+	assert_true(vhu_dev_connected(fe->dev));
+	assert_int_equal(fe_mem(fe)->nregions, 1);
+	/* REM_MEM_REG and its batch ack likewise. */
+	assert_int_equal(fe_send(fe, VHU_REQ_REM_MEM_REG,
+				 VHU_VERSION | VHU_FLAG_NEED_REPLY, &reg,
+				 sizeof(reg), NULL, 0), 0);
+	assert_int_equal(fe_read_ack(fe, VHU_REQ_REM_MEM_REG), 0);
+	assert_int_equal(fe_mem(fe)->nregions, 0);
+	mem_reg_ack(fe, VHU_REQ_REM_MEM_REG, 0);
+	assert_int_equal(fe_read_ack(fe, VHU_REQ_REM_MEM_REG), 0);
+	assert_true(fe_no_reply(fe));
+	assert_true(vhu_dev_connected(fe->dev));
+	assert_int_equal(vhu_dev_last_violation(fe->dev), VHU_RULE_NONE);
+	close(uffd);
+	fe_free(fe);
+
+	/* Outside postcopy, for either request. */
+	fe = pc_fe(VHU_BIT(VHU_PF_CONFIGURE_MEM_SLOTS));
+	mem_reg_ack(fe, VHU_REQ_ADD_MEM_REG, 0);
+	assert_int_equal(fe_read_ack(fe, VHU_REQ_ADD_MEM_REG), -1);
+	fe_assert_violation(fe, VHU_RULE_SIZE);
+	fe_free(fe);
+	fe = pc_fe(VHU_BIT(VHU_PF_CONFIGURE_MEM_SLOTS));
+	mem_reg_ack(fe, VHU_REQ_REM_MEM_REG, 0);
+	assert_int_equal(fe_read_ack(fe, VHU_REQ_REM_MEM_REG), -1);
+	fe_assert_violation(fe, VHU_RULE_SIZE);
+	fe_free(fe);
+
+	/* A failure reported by the front-end. */
+	fe = pc_fe(VHU_BIT(VHU_PF_CONFIGURE_MEM_SLOTS));
+	uffd = advise(fe);
+	listen_ok(fe);
+	mem_reg_ack(fe, VHU_REQ_ADD_MEM_REG, 1);
+	assert_int_equal(fe_read_ack(fe, VHU_REQ_ADD_MEM_REG), -1);
+	fe_assert_violation(fe, VHU_RULE_VALUE);
+	close(uffd);
+	fe_free(fe);
+	close(r.fd);
+}
+
+/*
+ * A worker that reads one byte through the kernel (a write of it into a
+ * pipe): blocked on a missing page like a plain load, but if the page is
+ * unmapped under it the read fails with EFAULT instead of crashing the
+ * test.
+ */
+struct kreader {
+	pthread_t tid;
+	const uint8_t *p;
+	int pipe[2];
+	ssize_t n;		/* what write() returned */
+	int done;
+};
+
+static void *
+kreader_main(void *arg)
+{
+	struct kreader *k = arg;
+
+	k->n = write(k->pipe[1], k->p, 1);
+	__atomic_store_n(&k->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* What the quiesce callback saw of the reader it waited for. */
+static struct {
+	bool armed;
+	bool ran;
+	pthread_t tid;
+	int join;	/* pthread_timedjoin_np's answer */
+} qwait;
+
+/*
+ * An application's quiesce: it waits (2 s at most) for its workers to
+ * finish what they were doing; here the worker is the blocked reader.
+ */
+static void
+waiting_quiesce(struct vhu_dev *dev)
+{
+	if (qwait.armed) {
+		struct timespec ts;
+
+		qwait.armed = false;
+		qwait.ran = true;
+		assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts), 0);
+		ts.tv_sec += 2;
+		qwait.join = pthread_timedjoin_np(qwait.tid, NULL, &ts);
+	}
+	fe_ops.quiesce(dev);
+}
+
+/*
+ * The front-end dies in postcopy while a worker is blocked on a missing
+ * page: the device ends the registrations and closes its userfaultfd
+ * before it quiesces, so the read completes (a zero page) and a quiesce
+ * that waits for its workers returns. Otherwise the worker would wait
+ * for a front-end that is gone and the quiesce would never finish.
+ */
+static void
+disconnect_releases_blocked_worker(void **state)
+{
+	struct vhu_dev_ops ops = fe_ops;
+	uint64_t ps = (uint64_t)page_size();
+	struct kreader k;
+	struct fe_treg r;
+	struct fe *fe;
+	uint8_t *hva, byte = 0xff;
+	int uffd;
+
+	(void)state;
+	NEED_POSTCOPY();
+	ops.quiesce = waiting_quiesce;
+	fe = fe_new_ops(&ops);
+	assert_non_null(fe);
+	fe_negotiate(fe, VHU_BIT(VHU_F_PROTOCOL_FEATURES) |
+		     VHU_BIT(VHU_F_VERSION_1),
+		     VHU_BIT(VHU_PF_REPLY_ACK) | VHU_BIT(VHU_PF_PAGEFAULT));
+	r = (struct fe_treg){ 0, 4 * ps, FAKE_UVA, 0, fe_memfd_sized(4 * ps) };
+	uffd = enter_postcopy(fe, &r, 1);
+	hva = vhu_gpa_to_hva(fe_mem(fe), 0, r.size);
+	assert_non_null(hva);
+
+	/* A worker blocks on a missing page. */
+	memset(&k, 0, sizeof(k));
+	k.p = hva + ps + 5;
+	assert_int_equal(pipe2(k.pipe, O_CLOEXEC), 0);
+	assert_int_equal(pthread_create(&k.tid, NULL, kreader_main, &k), 0);
+	if (!wait_fault(uffd, k.p, FAULT_WAIT_MS)) {
+		pthread_join(k.tid, NULL);
+		fail_msg("no userfault: the page is not registered");
+	}
+	usleep(20 * 1000);
+	assert_int_equal(__atomic_load_n(&k.done, __ATOMIC_ACQUIRE), 0);
+
+	/* The front-end dies: its userfaultfd and its socket go. */
+	memset(&qwait, 0, sizeof(qwait));
+	qwait.tid = k.tid;
+	qwait.armed = true;
+	close(uffd);
+	close(fe->sock);
+	fe->sock = -1;
+	fe_pump(fe);
+	assert_true(qwait.ran);
+	assert_false(vhu_dev_connected(fe->dev));
+	assert_int_equal(fe->disconnected, 1);
+	assert_int_equal(fe_mem(fe)->nregions, 0);
+	if (qwait.join != 0) {
+		/* Let it go (the session is gone now), then fail. */
+		pthread_join(k.tid, NULL);
+		fail_msg("the worker was still blocked when quiesce ran "
+			 "(timed join: %s)", strerror(qwait.join));
+	}
+	/* It read the page, a zero page, before anything was unmapped. */
+	assert_int_equal(k.n, 1);
+	assert_int_equal(read(k.pipe[0], &byte, 1), 1);
+	assert_int_equal(byte, 0);
+	close(k.pipe[0]);
+	close(k.pipe[1]);
+	fe_free(fe);
+	close(r.fd);
+}
+
 int
 main(void)
 {
@@ -883,6 +1089,8 @@ main(void)
 		cmocka_unit_test(end_without_listen),
 		cmocka_unit_test(end_disables_registration),
 		cmocka_unit_test(disconnect_in_postcopy),
+		cmocka_unit_test(mem_reg_batch_ack),
+		cmocka_unit_test(disconnect_releases_blocked_worker),
 	};
 
 	vhu_set_log_level(VHU_LOG_ERR);

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -630,9 +631,10 @@ eof_closes_session(void **state)
 	assert_int_equal(vhu_dev_violations(fe->dev, VHU_RULE_IO), 0);
 	/*
 	 * Left open: the memfds the front-end keeps and our end of the
-	 * back-end channel. Everything the device held is gone.
+	 * back-end channel. Of the device only its notify fd is left; it
+	 * lives as long as the device does.
 	 */
-	assert_int_equal(fe_count_fds(), base + (int)fe->nmem + 1);
+	assert_int_equal(fe_count_fds(), base + (int)fe->nmem + 1 + 1);
 	close(sv[0]);
 	fe_free(fe);
 	assert_int_equal(fe_count_fds(), base);
@@ -840,6 +842,93 @@ server_path_in_use(void **state)
 	fd = unix_connect(spath);
 	assert_true(fd >= 0);
 	close(fd);
+	close(lfd);
+}
+
+static volatile sig_atomic_t alarm_fired;
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	alarm_fired = 1;
+}
+
+/* A non-blocking connect to un: 0, or -errno. */
+static int
+try_connect(const struct sockaddr_un *un, int *fd)
+{
+	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(*fd >= 0);
+	return connect(*fd, (const struct sockaddr *)un, sizeof(*un)) == 0 ?
+	       0 : -errno;
+}
+
+/*
+ * Probing whether a socket file is stale never blocks: a live listener
+ * whose backlog is full (it does not accept) makes a blocking connect
+ * wait forever. Server mode on its path answers -EADDRINUSE at once (an
+ * alarm interrupts the call if it blocks), and the socket stays.
+ */
+static void
+stale_probe_never_blocks(void **state)
+{
+	struct sigaction sa, old_sa;
+	struct vhu_dev_params p;
+	struct timespec t0, t1;
+	struct sockaddr_un un;
+	struct stat st;
+	struct fe *fe;
+	int lfd, c[8], n, rc, i;
+	long ms;
+
+	(void)state;
+	memset(&un, 0, sizeof(un));
+	un.sun_family = AF_UNIX;
+	assert_true(snprintf(un.sun_path, sizeof(un.sun_path), "%s",
+			     tmp_path("full.sock")) < (int)sizeof(un.sun_path));
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&un, sizeof(un)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	/* Fill the backlog: connect without accepting until EAGAIN. */
+	for (n = 0; n < 8; n++) {
+		rc = try_connect(&un, &c[n]);
+		if (rc == -EAGAIN)
+			break;
+		assert_int_equal(rc, 0);
+	}
+	assert_true(n < 8);
+	close(c[n]);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;	/* no SA_RESTART: connect returns */
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old_sa), 0);
+	alarm_fired = 0;
+	path_params(&p, VHU_MODE_SERVER, un.sun_path);
+	fe = wrap_dev(&p);
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &t0), 0);
+	alarm(5);
+	rc = vhu_dev_start(fe->dev);
+	alarm(0);
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &t1), 0);
+	assert_int_equal(sigaction(SIGALRM, &old_sa, NULL), 0);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (alarm_fired) {
+		unwrap_dev(fe);
+		fail_msg("vhu_dev_start blocked until the alarm (%ld ms)", ms);
+	}
+	assert_true(ms < 1000);
+	assert_int_equal(rc, -EADDRINUSE);
+	assert_int_equal(fe->nwatch, 0);
+	unwrap_dev(fe);
+	/* Their socket is still there. */
+	assert_int_equal(stat(un.sun_path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	for (i = 0; i < n; i++)
+		close(c[i]);
 	close(lfd);
 }
 
@@ -1132,6 +1221,8 @@ main(void)
 						dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(server_path_in_use, dir_setup,
 						dir_teardown),
+		cmocka_unit_test_setup_teardown(stale_probe_never_blocks,
+						dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(client_mode_backoff, dir_setup,
 						dir_teardown),
 		cmocka_unit_test_setup_teardown(fd_mode_listening, dir_setup,

@@ -7,12 +7,15 @@
  * disconnect. Also the value, index and state rules of every ring
  * message, split and packed bases, and the call/err notifications.
  */
+#include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -600,7 +603,6 @@ split_start_syncs_used_idx(void **state)
 	assert_true(vr1->started);
 	assert_int_equal(vr1->last_used_idx, 7);
 	assert_int_equal(vr1->last_avail_idx, 7);
-	assert_int_equal(get_base(fe, 1), 7);
 
 	/* The ring is mapped where the front-end put it. */
 	fe_ptr(fe, r1.desc)[0] = 0xa5;
@@ -608,6 +610,11 @@ split_start_syncs_used_idx(void **state)
 	assert_int_equal(((uint8_t *)vr1->desc)[0], 0xa5);
 	assert_int_equal(((uint8_t *)vr1->avail)[2], 0x5a);
 	assert_int_equal(((uint16_t *)vr1->used)[1], 7);
+	assert_int_equal(get_base(fe, 1), 7);
+	/* Stopped, it keeps no pointers into memory that may go away. */
+	assert_null(vr1->desc);
+	assert_null(vr1->avail);
+	assert_null(vr1->used);
 	assert_no_violation(fe);
 	fe_free(fe);
 }
@@ -1206,8 +1213,11 @@ disconnect_stops_rings(void **state)
 	assert_int_equal(fe->state_changes, 5);
 	/* A disconnect is not a violation. */
 	assert_int_equal(vhu_dev_last_violation(fe->dev), VHU_RULE_NONE);
-	/* Left open: our memfd and three eventfds, nothing of the device. */
-	assert_int_equal(fe_count_fds(), base + 1 + 3);
+	/*
+	 * Left open: our memfd and three eventfds, and of the device only
+	 * its notify fd, which lives as long as the device does.
+	 */
+	assert_int_equal(fe_count_fds(), base + 1 + 3 + 1);
 	assert_int_equal(fe->nwatch, 0);
 
 	fe_pump(fe);
@@ -1314,6 +1324,252 @@ packed_used_base_within_ring(void **state)
 	packed_base_case("used index, BASE first", true, base);
 }
 
+/*
+ * Notification fds must be what the device can signal or read without
+ * blocking, an eventfd or a pipe: SET_VRING_CALL, SET_VRING_ERR and
+ * SET_VRING_KICK with a memfd, a regular file or a socket are fd
+ * violations. A pipe is taken (the write end for call and err, the read
+ * end for kick), works, and is non-blocking afterwards: the device made
+ * the file description O_NONBLOCK, which our copy shares.
+ */
+static void
+notify_fds_must_be_eventfd_or_pipe(void **state)
+{
+	static const uint32_t reqs[] = {
+		VHU_REQ_SET_VRING_CALL, VHU_REQ_SET_VRING_ERR,
+		VHU_REQ_SET_VRING_KICK,
+	};
+	static const char *const kinds[] = { "memfd", "regular file",
+					     "socket" };
+	struct vhu_vring *vr;
+	struct fe_ring r;
+	struct fe *fe;
+	int bad[3], sv[2], call[2], err[2], kick[2];
+	size_t i, j;
+
+	(void)state;
+	bad[0] = fe_memfd_sized(4096);
+	bad[1] = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	assert_true(bad[1] >= 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				    sv), 0);
+	bad[2] = sv[0];
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		for (j = 0; j < 3; j++) {
+			int base;
+
+			print_message("# %s with a %s\n",
+				      vhu_request_name(reqs[i]), kinds[j]);
+			fe = new_fe(F_PROTO, 0);
+			base = fe_count_fds();
+			send_u64_fd(fe, reqs[i], 0, bad[j]);
+			fe_assert_violation(fe, VHU_RULE_FDS);
+			/* Its socket, its memory fd and its copy are gone. */
+			assert_int_equal(fe_count_fds(), base - 2);
+			fe_free(fe);
+		}
+	}
+	for (j = 0; j < 3; j++)
+		close(bad[j]);
+	close(sv[1]);
+
+	/* Pipes, blocking as we make them. */
+	assert_int_equal(pipe2(call, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(kick, O_CLOEXEC), 0);
+	fe = new_fe(F_PROTO, 0);
+	vr = setup_ring(fe, 0, 256, 0, &r);
+	assert_int_equal(fe_vring_fd(fe, VHU_REQ_SET_VRING_CALL, 0, call[1],
+				     false), -1);
+	assert_int_equal(fe_vring_fd(fe, VHU_REQ_SET_VRING_ERR, 0, err[1],
+				     false), -1);
+	assert_int_equal(fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, kick[0],
+				     false), -1);
+	assert_no_violation(fe);
+	assert_true(vr->call_fd >= 0);
+	assert_true(vr->err_fd >= 0);
+	assert_true(vr->kick_fd >= 0);
+	assert_true((fcntl(call[1], F_GETFL) & O_NONBLOCK) != 0);
+	assert_true((fcntl(err[1], F_GETFL) & O_NONBLOCK) != 0);
+	assert_true((fcntl(kick[0], F_GETFL) & O_NONBLOCK) != 0);
+	/* They work: a call and an error reach us, a kick starts the ring. */
+	assert_int_equal(vhu_vring_call(vr), 0);
+	assert_int_equal(read_eventfd(call[0]), 1);
+	assert_int_equal(vhu_vring_signal_error(vr), 0);
+	assert_int_equal(read_eventfd(err[0]), 1);
+	fe_kick(fe, kick[1]);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_DISABLED);
+	assert_no_violation(fe);
+	fe_free(fe);
+	for (j = 0; j < 2; j++) {
+		close(call[j]);
+		close(err[j]);
+		close(kick[j]);
+	}
+}
+
+/*
+ * A kick pipe whose write end is closed without a kick hangs up: the
+ * readiness event (IN|ERR, as an event loop reports a hang-up) is not a
+ * kick, the ring stays stopped, and the device stops watching the fd,
+ * which would otherwise stay ready forever and spin the loop.
+ */
+static void
+kick_hangup_stops_watch(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, 0);
+	struct vhu_vring *vr;
+	struct fe_ring r;
+	int p[2], dev_kick = -1;
+	unsigned int i;
+
+	(void)state;
+	vr = setup_ring(fe, 0, 256, 0, &r);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, p[0], false);
+	close(p[0]);
+	for (i = 0; i < fe->nwatch; i++)
+		if (fe->watch_fd[i] != fe->dev_sock)
+			dev_kick = fe->watch_fd[i];
+	assert_true(dev_kick >= 0);
+	assert_int_equal(dev_kick, vr->kick_fd);
+	assert_true(fe_watched(fe, dev_kick, VHU_EV_IN));
+
+	close(p[1]);
+	vhu_dev_handle_event(fe->dev, dev_kick, VHU_EV_IN | VHU_EV_ERR);
+	assert_int_equal(vhu_vring_state(vr), VHU_RING_STOPPED);
+	assert_false(vr->started);
+	assert_false(fe_watched(fe, dev_kick, VHU_EV_IN));
+	for (i = 0; i < fe->nwatch; i++)
+		assert_int_equal(fe->watch_fd[i], fe->dev_sock);
+	assert_int_equal(fe->state_changes, 0);
+	assert_no_violation(fe);
+	fe_free(fe);
+}
+
+/* Log lines about a broken ring, while a test listens to the library. */
+static unsigned int broken_lines;
+
+static void
+count_broken(enum vhu_log_level level, const char *line)
+{
+	(void)level;
+	if (strstr(line, "broken") != NULL)
+		broken_lines++;
+}
+
+/* Whether the device's notify fd is readable: the control thread is woken. */
+static bool
+notify_readable(struct fe *fe)
+{
+	struct pollfd pfd = { .fd = vhu_dev_notify_fd(fe->dev),
+			      .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) != 0;
+}
+
+/*
+ * vhu_vring_mark_broken() may be called from a worker: it only flags the
+ * ring (logging once however often it is called) and wakes the control
+ * thread (the notify fd becomes readable), which ends the connection,
+ * resetting the device, when it handles the notify fd.
+ */
+static void
+mark_broken_resets_device(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, 0);
+	struct vhu_vring *vr;
+	struct fe_ring r;
+
+	(void)state;
+	vr = setup_ring(fe, 0, 256, 0, &r);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+	assert_true(vr->started);
+
+	assert_false(notify_readable(fe));
+	broken_lines = 0;
+	vhu_set_log_fn(count_broken);
+	vhu_vring_mark_broken(vr, "test");
+	vhu_vring_mark_broken(vr, "test");
+	vhu_set_log_fn(NULL);
+	assert_int_equal(broken_lines, 1);
+	/* Nothing happens on the worker's side. */
+	assert_true(vhu_dev_connected(fe->dev));
+	assert_true(vr->started);
+	assert_int_equal(fe->disconnected, 0);
+	assert_true(notify_readable(fe));
+
+	fe_pump_notify(fe);
+	assert_false(notify_readable(fe));
+	assert_false(vhu_dev_connected(fe->dev));
+	assert_int_equal(fe->disconnected, 1);
+	assert_false(vr->started);
+	assert_int_equal(fe->state[0], VHU_RING_STOPPED);
+	assert_true(fe_closed(fe));
+	fe_free(fe);
+}
+
+/*
+ * A ring that is not running holds no pointers into guest memory, which
+ * a new table may unmap: one stopped by GET_VRING_BASE drops them at
+ * once; one stopped by RESET_OWNER, which keeps its setup, drops them
+ * when the table changes; one set up but never started has none after
+ * the change either. Started again, a ring uses the new mapping.
+ */
+static void
+stopped_ring_drops_pointers_on_table_change(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, 0);
+	struct vhu_vring *vr0, *vr1, *vr2;
+	struct fe_ring r0, r1, r2;
+
+	(void)state;
+	vr0 = setup_ring(fe, 0, 256, 0, &r0);
+	vr1 = setup_ring(fe, 1, 256, 0, &r1);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 1, -1, false);
+	assert_true(vr0->started && vr1->started);
+	assert_non_null(vr0->desc);
+	assert_non_null(vr1->desc);
+
+	/* GET_VRING_BASE: stopped, and the pointers are gone. */
+	get_base(fe, 0);
+	assert_false(vr0->started);
+	assert_null(vr0->desc);
+	assert_null(vr0->avail);
+	assert_null(vr0->used);
+
+	/* RESET_OWNER stops ring 1 with its setup kept. */
+	fe_send(fe, VHU_REQ_RESET_OWNER, VHU_VERSION, NULL, 0, NULL, 0);
+	assert_false(vr1->started);
+
+	/* Ring 2 is set up but never started. */
+	vr2 = setup_ring(fe, 2, 256, 0, &r2);
+	assert_false(vr2->started);
+
+	/* A new table: nothing keeps a pointer into the old mappings. */
+	assert_non_null(fe_add_region(fe, MEM_SIZE, 1 << 20));
+	fe_send_mem_table(fe, false);
+	assert_int_equal(fe_mem(fe)->nregions, 2);
+	assert_null(vr0->desc);
+	assert_null(vr0->avail);
+	assert_null(vr0->used);
+	assert_null(vr1->desc);
+	assert_null(vr1->avail);
+	assert_null(vr1->used);
+	assert_null(vr2->desc);
+	assert_null(vr2->avail);
+	assert_null(vr2->used);
+
+	/* Kicked again, a ring translates through the new table. */
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 1, -1, false);
+	assert_true(vr1->started);
+	assert_ptr_equal(vr1->desc, vhu_gpa_to_hva(fe_mem(fe), r1.desc, 1));
+	assert_ptr_equal(vr1->used, vhu_gpa_to_hva(fe_mem(fe), r1.used, 1));
+	assert_no_violation(fe);
+	fe_free(fe);
+}
+
 int
 main(void)
 {
@@ -1352,6 +1608,10 @@ main(void)
 		cmocka_unit_test(packed_ring_any_size),
 		cmocka_unit_test(packed_avail_base_within_ring),
 		cmocka_unit_test(packed_used_base_within_ring),
+		cmocka_unit_test(notify_fds_must_be_eventfd_or_pipe),
+		cmocka_unit_test(kick_hangup_stops_watch),
+		cmocka_unit_test(mark_broken_resets_device),
+		cmocka_unit_test(stopped_ring_drops_pointers_on_table_change),
 	};
 
 	vhu_set_log_level(VHU_LOG_ERR);

@@ -212,6 +212,9 @@ struct vhu_vring {
 	bool call_pending;		/* in-band call for the control thread */
 	bool err_pending;
 	bool addr_pending;		/* kicked, waiting for memory or IOTLB */
+	bool miss_pending;		/* the data path wants an IOTLB entry */
+	uint8_t miss_perm;
+	uint64_t miss_iova;
 	uint32_t addr_flags;
 	uint64_t desc_addr;		/* as the front-end sent them */
 	uint64_t avail_addr;
@@ -349,6 +352,18 @@ uint64_t vhu_hva_to_gpa(const struct vhu_mem *m, const void *hva);
  */
 void *vhu_dp_translate(const struct vhu_dp *dp, uint64_t addr, uint64_t len,
 		       uint8_t perm);
+/*
+ * The same, for as much of [addr, addr + len) as is contiguous here: the
+ * host address of addr and, in *got (1..len), how many bytes follow it.
+ * A buffer that crosses regions or IOTLB entries is copied piece by piece.
+ */
+void *vhu_dp_translate_part(const struct vhu_dp *dp, uint64_t addr,
+			    uint64_t len, uint8_t perm, uint64_t *got);
+/*
+ * From any thread: ask the front-end for an IOTLB entry (the control
+ * thread sends the miss). Requests made before it runs coalesce.
+ */
+void vhu_vring_iotlb_miss(struct vhu_vring *vr, uint64_t iova, uint8_t perm);
 
 /* Dirty log: mark [gpa, gpa + len) as written, atomically. */
 static inline void

@@ -97,6 +97,39 @@ vhu_iotlb_translate(const struct vhu_iotlb *t, uint64_t iova, uint64_t len,
 }
 
 void *
+vhu_dp_translate_part(const struct vhu_dp *dp, uint64_t addr, uint64_t len,
+		      uint8_t perm, uint64_t *got)
+{
+	const struct vhu_iotlb_entry *e;
+	uint64_t room;
+	uint32_t i;
+
+	if (len == 0)
+		return NULL;
+	if (!dp->iommu) {
+		const struct vhu_mem_region *r;
+
+		if (dp->mem == NULL)
+			return NULL;
+		r = vhu_mem_find_gpa(dp->mem, addr);
+		if (r == NULL)
+			return NULL;
+		room = r->size - (addr - r->gpa);
+		*got = len < room ? len : room;
+		return r->hva + (addr - r->gpa);
+	}
+	i = lower_bound(dp->iotlb, addr);
+	if (i == dp->iotlb->n)
+		return NULL;
+	e = &dp->iotlb->e[i];
+	if (e->iova > addr || (e->perm & perm) != perm)
+		return NULL;
+	room = e->size - (addr - e->iova);
+	*got = len < room ? len : room;
+	return e->hva + (addr - e->iova);
+}
+
+void *
 vhu_dp_translate(const struct vhu_dp *dp, uint64_t addr, uint64_t len,
 		 uint8_t perm)
 {

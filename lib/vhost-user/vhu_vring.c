@@ -66,6 +66,7 @@ vhu_vring_reset(struct vhu_vring *vr)
 	vr->broken = false;
 	vr->call_pending = false;
 	vr->err_pending = false;
+	vr->miss_pending = false;
 	vr->addr_pending = false;
 	vr->addr_flags = 0;
 	vr->desc_addr = vr->avail_addr = vr->used_addr = 0;
@@ -679,6 +680,18 @@ vhu_vring_signal_error(struct vhu_vring *vr)
 }
 
 void
+vhu_vring_iotlb_miss(struct vhu_vring *vr, uint64_t iova, uint8_t perm)
+{
+	if (vr->dev == NULL ||
+	    __atomic_load_n(&vr->miss_pending, __ATOMIC_ACQUIRE))
+		return;
+	vr->miss_iova = iova;
+	vr->miss_perm = perm;
+	__atomic_store_n(&vr->miss_pending, true, __ATOMIC_RELEASE);
+	notify_control(vr->dev);
+}
+
+void
 vhu_vring_mark_broken(struct vhu_vring *vr, const char *why)
 {
 	if (__atomic_exchange_n(&vr->broken, true, __ATOMIC_ACQ_REL))
@@ -708,6 +721,13 @@ vhu_vring_handle_notify(struct vhu_dev *dev)
 		if (__atomic_exchange_n(&vr->err_pending, false,
 					__ATOMIC_ACQ_REL))
 			(void)vhu_backend_vring_err(dev, vr->index, NULL);
+		if (__atomic_load_n(&vr->miss_pending, __ATOMIC_ACQUIRE)) {
+			(void)vhu_backend_iotlb(dev, VHU_IOTLB_MISS,
+						vr->miss_iova, vr->miss_perm,
+						NULL);
+			__atomic_store_n(&vr->miss_pending, false,
+					 __ATOMIC_RELEASE);
+		}
 		if (__atomic_load_n(&vr->broken, __ATOMIC_ACQUIRE)) {
 			char why[64];
 

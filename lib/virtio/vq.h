@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lib/virtio: the virtqueue data path on DPDK mbufs.
+ *
+ * One struct vq per virtqueue, driven by the single worker that owns it:
+ *	vq_dequeue_burst()	what the guest transmitted -> mbufs
+ *	vq_enqueue_burst()	mbufs -> the guest's receive buffers
+ * Split and packed rings, batched, with zero-copy dequeue: a buffer that
+ * is one descriptor is attached to an mbuf instead of copied (its first
+ * bytes, the headers, are still copied so the guest cannot change them
+ * under a forwarding decision), and its used entry goes back to the guest
+ * when the last reference to the mbuf is freed, on any lcore.
+ *
+ * A queue is created by the control thread once its ring has started
+ * (lib/vhost-user's vring_state callback) and published to the worker;
+ * it reads the ring through the struct vhu_vring it was created with.
+ */
+#ifndef VQ_H
+#define VQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "vhu.h"
+
+/* Most packets one burst call handles. */
+#define VQ_BURST_MAX		64
+
+/* Why packets were dropped: X(name, counter name, description). */
+#define VQ_DROP_REASONS(X) \
+	X(NO_MBUF, "no_mbuf", "the mbuf pool was empty") \
+	X(NO_BUFFER, "no_buffer", "the guest posted no receive buffer") \
+	X(TOO_BIG, "too_big", "larger than the guest's receive buffer") \
+	X(BAD_DESC, "bad_desc", "a descriptor broke a rule; queue broken") \
+	X(BROKEN, "broken", "the queue is broken") \
+	X(DISABLED, "disabled", "the ring is disabled") \
+	X(BAD_HDR, "bad_hdr", "an offload request the packet cannot meet") \
+	X(GSO, "gso", "software segmentation failed")
+
+#define VQ_X_DROP(name, counter, text) VQ_DROP_##name,
+enum vq_drop { VQ_DROP_REASONS(VQ_X_DROP) VQ_DROP_MAX };
+#undef VQ_X_DROP
+
+const char *vq_drop_name(enum vq_drop reason);
+
+struct vq_stats {
+	uint64_t packets;	/* handed over (dequeue) or delivered */
+	uint64_t bytes;		/* without the virtio-net header */
+	uint64_t zc_packets;	/* dequeued zero-copy */
+	uint64_t copy_packets;	/* dequeued by copy */
+	uint64_t sw_csum;	/* checksums finished in software */
+	uint64_t sw_gso;	/* packets segmented in software */
+	uint64_t notifications;	/* guest interrupts sent */
+	uint64_t drops[VQ_DROP_MAX];
+};
+
+struct vq_params {
+	struct rte_mempool *mp;	/* mbufs for copies and header copies */
+	bool zero_copy;		/* false forces copies (per port) */
+	uint32_t zc_min_len;	/* copy smaller packets; default 512 */
+	uint16_t zc_max_held;	/* copy once this many are held; default
+				 * half the ring */
+	uint16_t zc_hdr_len;	/* bytes copied ahead of the payload;
+				 * default 128 */
+	unsigned int owner_lcore; /* the worker polling this queue */
+};
+
+struct vq;
+
+/* NULL and rte_errno set on failure (ENOMEM, ENOTSUP for big-endian). */
+struct vq *vq_create(struct vhu_vring *vr, const struct vq_params *p);
+/*
+ * After the worker let go of it (RCU). Zero-copy buffers still held live
+ * on until freed; their memory must stay mapped until then, so check
+ * vq_zc_outstanding() before the ring's memory may go away.
+ */
+void vq_free(struct vq *q);
+
+/* Guest transmit ring -> up to n mbufs; returns how many. */
+uint16_t vq_dequeue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
+/*
+ * Copy up to n mbufs into the guest's receive ring; returns how many were
+ * delivered (or dropped for a reason counted in the stats). The caller
+ * keeps ownership of every mbuf and frees them.
+ */
+uint16_t vq_enqueue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
+/* Return freed zero-copy buffers to the guest now (the worker, idle). */
+void vq_reap(struct vq *q);
+
+unsigned int vq_zc_outstanding(const struct vq *q);
+const struct vq_stats *vq_stats(const struct vq *q);
+bool vq_broken(const struct vq *q);
+
+#endif /* VQ_H */

@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Queue life cycle and what the split and packed paths share: feature
+ * snapshot, zero-copy buffers and their completions from any lcore,
+ * marking a queue broken, and copying guest bytes into mbuf chains.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "vq_internal.h"
+
+#define VQ_ZC_MIN_LEN_DEFAULT	512
+#define VQ_ZC_HDR_LEN_DEFAULT	128
+
+#define VQ_X_NAME(name, counter, text) [VQ_DROP_##name] = counter,
+static const char *const drop_names[VQ_DROP_MAX] = {
+	VQ_DROP_REASONS(VQ_X_NAME)
+};
+#undef VQ_X_NAME
+
+const char *
+vq_drop_name(enum vq_drop reason)
+{
+	return reason < VQ_DROP_MAX ? drop_names[reason] : "unknown";
+}
+
+static bool
+has(uint64_t features, unsigned int bit)
+{
+	return (features & (1ULL << bit)) != 0;
+}
+
+static void
+snapshot_features(struct vq *q)
+{
+	uint64_t f = q->dp->features;
+
+	q->packed = q->vr->packed;
+	q->event_idx = has(f, VHU_F_RING_EVENT_IDX);
+	q->mrg_rxbuf = has(f, VHU_NET_F_MRG_RXBUF);
+	q->indirect = has(f, VHU_F_RING_INDIRECT_DESC);
+	q->in_order = has(f, VHU_F_IN_ORDER);
+	q->guest_csum = has(f, VHU_NET_F_GUEST_CSUM);
+	q->guest_tso4 = has(f, VHU_NET_F_GUEST_TSO4);
+	q->guest_tso6 = has(f, VHU_NET_F_GUEST_TSO6);
+	q->guest_ufo = has(f, VHU_NET_F_GUEST_UFO);
+	q->hdr_len = q->mrg_rxbuf || has(f, VHU_F_VERSION_1) ?
+		     VQ_HDR_LEN_MRG : VQ_HDR_LEN_LEGACY;
+}
+
+static struct vq_zc *
+zc_create(uint16_t size, unsigned int owner, const char *name)
+{
+	struct vq_zc *zc;
+	uint16_t i;
+
+	zc = rte_zmalloc(NULL, sizeof(*zc) + size * sizeof(zc->slot[0]),
+			 RTE_CACHE_LINE_SIZE);
+	if (zc == NULL)
+		return NULL;
+	zc->local = rte_zmalloc(NULL, size * sizeof(uint16_t), 0);
+	/* Room for every slot: a completion never fails to queue. */
+	zc->ring = rte_ring_create_elem(name, sizeof(uint32_t),
+					rte_align32pow2(size + 1),
+					SOCKET_ID_ANY, RING_F_SC_DEQ);
+	if (zc->local == NULL || zc->ring == NULL) {
+		rte_ring_free(zc->ring);
+		rte_free(zc->local);
+		rte_free(zc);
+		return NULL;
+	}
+	zc->refcnt = 1;
+	zc->owner = owner;
+	zc->size = size;
+	for (i = 0; i < size; i++) {
+		zc->slot[i].zc = zc;
+		zc->slot[i].index = i;
+	}
+	return zc;
+}
+
+static void
+zc_put(struct vq_zc *zc)
+{
+	if (__atomic_sub_fetch(&zc->refcnt, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	rte_ring_free(zc->ring);
+	rte_free(zc->local);
+	rte_free(zc);
+}
+
+/* The last reference to a lent guest buffer went away, on any lcore. */
+static void
+zc_free_cb(void *addr, void *opaque)
+{
+	struct vq_zc_slot *s = opaque;
+	struct vq_zc *zc = s->zc;
+	uint32_t idx = s->index;
+
+	(void)addr;
+	if (rte_lcore_id() == zc->owner)
+		zc->local[zc->nlocal++] = s->index;
+	else
+		while (rte_ring_mp_enqueue_elem(zc->ring, &idx,
+						sizeof(idx)) != 0)
+			rte_pause();	/* cannot fill: sized for every slot */
+	zc_put(zc);
+}
+
+struct rte_mbuf *
+vq_zc_attach(struct vq *q, struct rte_mbuf *hdr, uint8_t *buf, uint32_t len,
+	     uint16_t slot, uint16_t id, uint16_t pos)
+{
+	struct vq_zc_slot *s = &q->zc->slot[slot];
+	struct rte_mbuf *m = rte_pktmbuf_alloc(q->mp);
+
+	if (unlikely(m == NULL))
+		return NULL;
+	s->id = id;
+	s->pos = pos;
+	s->shinfo.free_cb = zc_free_cb;
+	s->shinfo.fcb_opaque = s;
+	rte_mbuf_ext_refcnt_set(&s->shinfo, 1);
+	__atomic_add_fetch(&q->zc->refcnt, 1, __ATOMIC_RELAXED);
+	/* IOVA as VA: what DMA-capable ports need mapped (see docs). */
+	rte_pktmbuf_attach_extbuf(m, buf, (rte_iova_t)(uintptr_t)buf,
+				  (uint16_t)len, &s->shinfo);
+	m->data_off = 0;
+	m->data_len = (uint16_t)len;
+	m->pkt_len = len;
+	hdr->next = m;
+	hdr->nb_segs = 2;
+	hdr->pkt_len = hdr->data_len + len;
+	q->zc_held++;
+	q->stats.zc_packets++;
+	return hdr;
+}
+
+unsigned int
+vq_zc_collect(struct vq *q, uint16_t *out, unsigned int max)
+{
+	struct vq_zc *zc = q->zc;
+	unsigned int n = 0;
+	uint32_t idx;
+
+	while (zc->nlocal > 0 && n < max)
+		out[n++] = zc->local[--zc->nlocal];
+	while (n < max &&
+	       rte_ring_sc_dequeue_elem(zc->ring, &idx, sizeof(idx)) == 0)
+		out[n++] = (uint16_t)idx;
+	q->zc_held -= n;
+	return n;
+}
+
+struct vq *
+vq_create(struct vhu_vring *vr, const struct vq_params *p)
+{
+	static uint32_t seq;
+	char name[RTE_RING_NAMESIZE];
+	struct vq *q;
+
+	if (vr->big_endian) {
+		rte_errno = ENOTSUP;	/* legacy big-endian rings */
+		return NULL;
+	}
+	q = rte_zmalloc(NULL, sizeof(*q), RTE_CACHE_LINE_SIZE);
+	if (q == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	q->vr = vr;
+	q->dp = vr->dp;
+	q->mp = p->mp;
+	q->size = vr->size;
+	q->mask = vr->size - 1;
+	snapshot_features(q);
+	q->zc_min_len = p->zc_min_len != 0 ? p->zc_min_len :
+			VQ_ZC_MIN_LEN_DEFAULT;
+	q->zc_hdr_len = p->zc_hdr_len != 0 ? p->zc_hdr_len :
+			VQ_ZC_HDR_LEN_DEFAULT;
+	q->zc_max_held = p->zc_max_held != 0 ? p->zc_max_held : q->size / 2;
+	q->zc_on = p->zero_copy && q->zc_min_len > q->zc_hdr_len;
+	snprintf(name, sizeof(name), "vqzc%u",
+		 __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+	q->zc = zc_create(q->size, p->owner_lcore, name);
+	if (q->zc == NULL) {
+		rte_free(q);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	if (q->in_order) {
+		q->pend = rte_zmalloc(NULL, q->size * sizeof(*q->pend), 0);
+		if (q->pend == NULL) {
+			zc_put(q->zc);
+			rte_free(q);
+			rte_errno = ENOMEM;
+			return NULL;
+		}
+		/* Split rings count by avail position, packed by buffer. */
+		q->pend_head = q->packed ? 0 : vr->last_avail_idx;
+	}
+	q->gso.direct_pool = p->mp;
+	q->gso.indirect_pool = p->mp;
+	q->gso.gso_types = RTE_ETH_TX_OFFLOAD_TCP_TSO |
+			   RTE_ETH_TX_OFFLOAD_UDP_TSO;
+	if (q->packed)
+		vq_packed_init(q);
+	return q;
+}
+
+void
+vq_free(struct vq *q)
+{
+	if (q == NULL)
+		return;
+	zc_put(q->zc);
+	rte_free(q->pend);
+	rte_free(q);
+}
+
+void
+vq_set_broken(struct vq *q, const char *why)
+{
+	if (q->broken)
+		return;
+	q->broken = true;
+	vhu_vring_mark_broken(q->vr, why);
+}
+
+enum vq_walk
+vq_unmapped(struct vq *q, uint64_t addr, uint8_t perm)
+{
+	if (q->dp->iommu) {
+		vhu_vring_iotlb_miss(q->vr, addr, perm);
+		return VQ_RETRY;
+	}
+	vq_set_broken(q, "descriptor address outside guest memory");
+	return VQ_BAD;
+}
+
+int
+vq_copy_to_mbuf(struct vq *q, struct rte_mbuf *m, const uint8_t *src,
+		uint32_t len)
+{
+	struct rte_mbuf *last = rte_pktmbuf_lastseg(m);
+
+	while (len > 0) {
+		uint16_t room = rte_pktmbuf_tailroom(last);
+		uint32_t n;
+
+		if (room == 0) {
+			struct rte_mbuf *seg = rte_pktmbuf_alloc(q->mp);
+
+			if (unlikely(seg == NULL))
+				return -ENOMEM;
+			last->next = seg;
+			last = seg;
+			m->nb_segs++;
+			continue;
+		}
+		n = len < room ? len : room;
+		rte_memcpy(rte_pktmbuf_mtod_offset(last, uint8_t *,
+						   last->data_len), src, n);
+		last->data_len += n;
+		m->pkt_len += n;
+		src += n;
+		len -= n;
+	}
+	return 0;
+}
+
+uint16_t
+vq_dequeue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	if (unlikely(q->broken))
+		return 0;
+	if (n > VQ_BURST_MAX)
+		n = VQ_BURST_MAX;
+	return q->packed ? vq_packed_dequeue(q, pkts, n) :
+			   vq_split_dequeue(q, pkts, n);
+}
+
+uint16_t
+vq_enqueue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	if (unlikely(q->broken)) {
+		q->stats.drops[VQ_DROP_BROKEN] += n;
+		return 0;
+	}
+	if (unlikely(!__atomic_load_n(&q->vr->enabled, __ATOMIC_RELAXED))) {
+		q->stats.drops[VQ_DROP_DISABLED] += n;
+		return 0;
+	}
+	if (n > VQ_BURST_MAX)
+		n = VQ_BURST_MAX;
+	return q->packed ? vq_packed_enqueue(q, pkts, n) :
+			   vq_split_enqueue(q, pkts, n);
+}
+
+void
+vq_reap(struct vq *q)
+{
+	if (q->broken)
+		return;
+	if (q->packed)
+		vq_packed_reap(q);
+	else
+		vq_split_reap(q);
+}
+
+unsigned int
+vq_zc_outstanding(const struct vq *q)
+{
+	return __atomic_load_n(&q->zc->refcnt, __ATOMIC_ACQUIRE) - 1;
+}
+
+const struct vq_stats *
+vq_stats(const struct vq *q)
+{
+	return &q->stats;
+}
+
+bool
+vq_broken(const struct vq *q)
+{
+	return q->broken;
+}

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * What both ring layouts do with one descriptor once it is validated:
+ * on transmit, gather the virtio-net header and copy the frame into an
+ * mbuf chain, or lend a whole one-descriptor buffer (zero-copy); on
+ * receive, scatter the header and frame into the guest's buffers and
+ * mark the dirty log.
+ */
+#include <string.h>
+
+#include "vq_internal.h"
+
+static enum vq_walk
+gather(struct vq *q, uint64_t addr, uint32_t n, uint8_t *dst)
+{
+	while (n > 0) {
+		uint64_t got;
+		const uint8_t *p = vq_map(q, addr, n, VHU_ACCESS_RO, &got);
+
+		if (unlikely(p == NULL))
+			return vq_unmapped(q, addr, VHU_ACCESS_RO);
+		memcpy(dst, p, got);
+		dst += got;
+		addr += got;
+		n -= (uint32_t)got;
+	}
+	return VQ_OK;
+}
+
+static enum vq_walk
+copy_in(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t n)
+{
+	while (n > 0) {
+		uint64_t got;
+		const uint8_t *p = vq_map(q, addr, n, VHU_ACCESS_RO, &got);
+
+		if (unlikely(p == NULL))
+			return vq_unmapped(q, addr, VHU_ACCESS_RO);
+		if (unlikely(vq_copy_to_mbuf(q, t->m, p, (uint32_t)got) < 0)) {
+			t->nomem = true;
+			return VQ_RETRY;
+		}
+		addr += got;
+		n -= (uint32_t)got;
+	}
+	return VQ_OK;
+}
+
+enum vq_walk
+vq_tx_desc(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t len,
+	   uint16_t flags)
+{
+	enum vq_walk w = VQ_OK;
+	uint32_t h = 0;
+
+	if (unlikely(flags & VRING_DESC_F_WRITE)) {
+		vq_set_broken(q, "write-only descriptor in a transmit chain");
+		return VQ_BAD;
+	}
+	t->total += len;
+	if (unlikely(t->total > VQ_MAX_PKT_LEN + q->hdr_len)) {
+		t->too_big = true;	/* the rest is still validated */
+		return VQ_OK;
+	}
+	if (t->hgot < q->hdr_len) {
+		h = RTE_MIN(len, (uint32_t)(q->hdr_len - t->hgot));
+		w = gather(q, addr, h, t->hdr + t->hgot);
+		t->hgot += h;
+	}
+	if (w == VQ_OK && len > h)
+		w = copy_in(q, t, addr + h, len - h);
+	if (t->nomem)
+		q->stats.drops[VQ_DROP_NO_MBUF]++;
+	return w;
+}
+
+bool
+vq_tx_lend(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t len,
+	   uint16_t slot, uint16_t id, uint16_t pos)
+{
+	uint32_t frame;
+	uint8_t *p;
+
+	if (!q->zc_on || len <= q->hdr_len || q->zc_held >= q->zc_max_held)
+		return false;
+	frame = len - q->hdr_len;
+	if (frame < q->zc_min_len || frame - q->zc_hdr_len > UINT16_MAX)
+		return false;
+	p = vhu_dp_translate(q->dp, addr, len, VHU_ACCESS_RO);
+	if (p == NULL)
+		return false;	/* the copy path sorts it out */
+	memcpy(t->hdr, p, q->hdr_len);
+	t->hgot = q->hdr_len;
+	t->total = len;
+	rte_memcpy(rte_pktmbuf_mtod(t->m, void *), p + q->hdr_len,
+		   q->zc_hdr_len);
+	t->m->data_len = q->zc_hdr_len;
+	t->m->pkt_len = q->zc_hdr_len;
+	if (vq_zc_attach(q, t->m, p + q->hdr_len + q->zc_hdr_len,
+			 frame - q->zc_hdr_len, slot, id, pos) == NULL) {
+		t->m->data_len = 0;
+		t->m->pkt_len = 0;
+		return false;
+	}
+	return true;
+}
+
+enum vq_tx_result
+vq_tx_finish(struct vq *q, struct vq_tx *t)
+{
+	if (unlikely(t->hgot < q->hdr_len)) {
+		vq_set_broken(q, "transmit buffer smaller than its header");
+		return VQ_TX_BROKEN;
+	}
+	if (unlikely(t->too_big)) {
+		q->stats.drops[VQ_DROP_TOO_BIG]++;
+		return VQ_TX_DROPPED;
+	}
+	if (unlikely(vq_hdr_to_mbuf(q, (struct virtio_net_hdr *)t->hdr,
+				    t->m) < 0)) {
+		q->stats.drops[VQ_DROP_BAD_HDR]++;
+		return VQ_TX_DROPPED;
+	}
+	return VQ_TX_PACKET;
+}
+
+static void
+src_copy(struct vq_rx *r, uint8_t *dst, uint32_t n)
+{
+	while (n > 0) {
+		uint32_t k = RTE_MIN(n, (uint32_t)(r->seg->data_len - r->off));
+
+		rte_memcpy(dst, rte_pktmbuf_mtod_offset(r->seg, uint8_t *,
+							r->off), k);
+		dst += k;
+		n -= k;
+		r->off += k;
+		r->left -= k;
+		if (r->off == r->seg->data_len && r->seg->next != NULL) {
+			r->seg = r->seg->next;
+			r->off = 0;
+		}
+	}
+}
+
+void
+vq_rx_begin(struct vq *q, struct vq_rx *r, const struct rte_mbuf *m)
+{
+	r->seg = m;
+	r->off = 0;
+	r->left = m->pkt_len;
+	r->k = 0;
+	r->want = q->hdr_len;
+}
+
+enum vq_walk
+vq_rx_desc(struct vq *q, struct vq_rx *r, uint64_t addr, uint32_t len,
+	   uint16_t flags, uint32_t *written)
+{
+	uint32_t off = 0;
+
+	if (unlikely((flags & VRING_DESC_F_WRITE) == 0)) {
+		vq_set_broken(q, "read-only descriptor in a receive chain");
+		return VQ_BAD;
+	}
+	while (off < len && (r->want > 0 || r->left > 0)) {
+		uint64_t got;
+		uint8_t *p = vq_map(q, addr + off, len - off, VHU_ACCESS_WO,
+				    &got);
+		uint32_t k;
+
+		if (unlikely(p == NULL))
+			return vq_unmapped(q, addr + off, VHU_ACCESS_WO);
+		if (r->want > 0) {
+			/* The header is written last, once num_buffers is
+			 * known: remember where it goes. */
+			if (r->k == RTE_DIM(r->hp)) {
+				vq_set_broken(q, "header in too many pieces");
+				return VQ_BAD;
+			}
+			k = RTE_MIN((uint32_t)got, r->want);
+			r->hp[r->k] = p;
+			r->hn[r->k] = (uint8_t)k;
+			r->hgpa[r->k++] = addr + off;
+			r->want -= k;
+		} else {
+			k = RTE_MIN((uint32_t)got, r->left);
+			src_copy(r, p, k);
+			vq_log_write(q, addr + off, p, k);
+		}
+		off += k;
+		*written += k;
+	}
+	return VQ_OK;
+}
+
+void
+vq_rx_write_hdr(struct vq *q, const struct vq_rx *r, const void *hdr)
+{
+	const uint8_t *src = hdr;
+	unsigned int i;
+
+	for (i = 0; i < r->k; i++) {
+		memcpy(r->hp[i], src, r->hn[i]);
+		vq_log_write(q, r->hgpa[i], r->hp[i], r->hn[i]);
+		src += r->hn[i];
+	}
+}

@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Packed virtqueues (VIRTIO_F_RING_PACKED): one descriptor ring both
+ * sides write, wrap counters instead of indices, and event suppression
+ * structures instead of flags and event indices.
+ *
+ * A descriptor is available when its AVAIL bit equals our avail wrap
+ * counter and its USED bit does not. A chain's buffer id is in its last
+ * descriptor. Used descriptors are written at our used position, one per
+ * buffer, each advancing it by the number of descriptors the buffer took;
+ * a batch's ids and lengths go first, then its flags, the first one last,
+ * so the guest sees the whole batch at once.
+ */
+#include <string.h>
+
+#include <rte_prefetch.h>
+
+#include "vq_internal.h"
+
+#define F_AVAIL		(1u << VRING_PACKED_DESC_F_AVAIL)
+#define F_USED		(1u << VRING_PACKED_DESC_F_USED)
+#define EVENT_F_WRAP	(1u << VRING_PACKED_EVENT_F_WRAP_CTR)
+
+/* A descriptor chain of the ring, or an indirect table, as read. */
+struct pchain {
+	const struct vring_packed_desc *table;
+	uint32_t n;		/* entries in table */
+	uint32_t idx;		/* next entry */
+	uint16_t ndesc;		/* ring descriptors the buffer takes */
+	uint16_t id;
+	bool indirect;
+	bool done;
+};
+
+static inline struct vring_packed_desc *
+ring(const struct vq *q)
+{
+	return q->vr->desc;
+}
+
+static inline bool
+desc_avail(const struct vring_packed_desc *d, bool wrap)
+{
+	uint16_t f = __atomic_load_n(&d->flags, __ATOMIC_ACQUIRE);
+
+	return !!(f & F_AVAIL) == wrap && !!(f & F_USED) != wrap;
+}
+
+static inline void
+desc_load(const struct vring_packed_desc *d, uint64_t *addr, uint32_t *len,
+	  uint16_t *id, uint16_t *flags)
+{
+	*addr = __atomic_load_n(&d->addr, __ATOMIC_RELAXED);
+	*len = __atomic_load_n(&d->len, __ATOMIC_RELAXED);
+	*id = __atomic_load_n(&d->id, __ATOMIC_RELAXED);
+	*flags = __atomic_load_n(&d->flags, __ATOMIC_RELAXED);
+}
+
+void
+vq_packed_init(struct vq *q)
+{
+	struct vring_packed_desc_event *dev_ev = q->vr->used;
+
+	/* We poll: the guest need not notify us. */
+	__atomic_store_n(&dev_ev->flags, VRING_PACKED_EVENT_FLAG_DISABLE,
+			 __ATOMIC_RELAXED);
+	if (q->dp->log_all)
+		vhu_log_write(q->dp, vhu_hva_to_gpa(q->dp->mem, dev_ev),
+			      sizeof(*dev_ev));
+}
+
+/*
+ * Open the buffer at our avail position: returns VQ_OK with the head
+ * loaded in c, VQ_RETRY when nothing is available, VQ_BAD when hostile.
+ */
+static enum vq_walk
+chain_begin(struct vq *q, struct pchain *c, uint16_t pos, bool wrap,
+	    uint64_t *addr, uint32_t *len, uint16_t *flags)
+{
+	const struct vring_packed_desc *d = &ring(q)[pos];
+	uint16_t id;
+	void *t;
+
+	if (!desc_avail(d, wrap))
+		return VQ_RETRY;
+	desc_load(d, addr, len, &id, flags);
+	c->done = false;
+	c->ndesc = 1;
+	c->id = id;
+	if (likely((*flags & VRING_DESC_F_INDIRECT) == 0)) {
+		c->table = ring(q);
+		c->n = q->size;
+		c->idx = pos;
+		c->indirect = false;
+		return VQ_OK;
+	}
+	if (!q->indirect || (*flags & VRING_DESC_F_NEXT) != 0 || *len == 0 ||
+	    *len % sizeof(*d) != 0 || *len / sizeof(*d) > q->size) {
+		vq_set_broken(q, "invalid indirect descriptor");
+		return VQ_BAD;
+	}
+	t = vhu_dp_translate(q->dp, *addr, *len, VHU_ACCESS_RO);
+	if (t == NULL)
+		return vq_unmapped(q, *addr, VHU_ACCESS_RO);
+	if (((uintptr_t)t & 7) != 0) {
+		vq_set_broken(q, "misaligned indirect table");
+		return VQ_BAD;
+	}
+	c->table = t;
+	c->n = *len / sizeof(*d);
+	c->idx = 0;
+	c->indirect = true;
+	return VQ_OK;
+}
+
+/* Next descriptor of the buffer: 1, 0 at its end, -1 when hostile. */
+static int
+chain_next(struct vq *q, struct pchain *c, uint64_t *addr, uint32_t *len,
+	   uint16_t *flags, bool first)
+{
+	uint16_t id;
+
+	if (c->done)
+		return 0;
+	if (c->indirect) {
+		if (c->idx == c->n)
+			return 0;
+		desc_load(&c->table[c->idx++], addr, len, &id, flags);
+		/* An indirect table is read in order; NEXT means nothing. */
+		if (unlikely(*flags & VRING_DESC_F_INDIRECT)) {
+			vq_set_broken(q, "nested indirect table");
+			return -1;
+		}
+		c->done = c->idx == c->n;
+	} else {
+		if (!first) {
+			if (unlikely(c->ndesc == q->size)) {
+				vq_set_broken(q, "descriptor chain longer "
+					      "than the ring");
+				return -1;
+			}
+			c->idx = c->idx + 1 == q->size ? 0 : c->idx + 1;
+			desc_load(&c->table[c->idx], addr, len, &id, flags);
+			c->ndesc++;
+			c->id = id;	/* the last one carries the id */
+			if (unlikely(*flags & VRING_DESC_F_INDIRECT)) {
+				vq_set_broken(q, "indirect descriptor inside "
+					      "a chain");
+				return -1;
+			}
+		}
+		c->done = (*flags & VRING_DESC_F_NEXT) == 0;
+	}
+	if (unlikely(*len == 0)) {
+		vq_set_broken(q, "zero-length descriptor");
+		return -1;
+	}
+	return 1;
+}
+
+/* Move a ring position on by n descriptors, flipping wrap on the way. */
+static inline void
+advance(const struct vq *q, uint16_t *pos, bool *wrap, uint16_t n)
+{
+	*pos += n;
+	if (*pos >= q->size) {
+		*pos -= q->size;
+		*wrap = !*wrap;
+	}
+}
+
+/* ---- used descriptors --------------------------------------------- */
+
+static inline int
+need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+static bool
+guest_wants_call(struct vq *q, uint16_t old_pos, bool old_wrap)
+{
+	const struct vring_packed_desc_event *ev = q->vr->avail;
+	uint16_t flags, off_wrap, off, old = old_pos;
+
+	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+	flags = __atomic_load_n(&ev->flags, __ATOMIC_RELAXED);
+	if (flags == VRING_PACKED_EVENT_FLAG_DISABLE)
+		return false;
+	if (flags != VRING_PACKED_EVENT_FLAG_DESC || !q->event_idx)
+		return true;
+	/* Both ends counted from the start of the current lap. */
+	off_wrap = __atomic_load_n(&ev->off_wrap, __ATOMIC_RELAXED);
+	off = off_wrap & ~EVENT_F_WRAP;
+	if (!!(off_wrap & EVENT_F_WRAP) != q->vr->used_wrap)
+		off -= q->size;
+	if (old_wrap != q->vr->used_wrap)
+		old -= q->size;
+	return need_event(off, q->vr->last_used_idx, old);
+}
+
+static void
+log_desc(struct vq *q, const struct vring_packed_desc *d)
+{
+	vhu_log_write(q->dp, vhu_hva_to_gpa(q->dp->mem, d), sizeof(*d));
+}
+
+/* Write the collected used entries; the first one's flags last. */
+static void
+publish(struct vq *q)
+{
+	struct vhu_vring *vr = q->vr;
+	uint16_t pos = vr->last_used_idx, first_flags = 0, i;
+	bool wrap = vr->used_wrap, old_wrap = wrap;
+	struct vring_packed_desc *first = NULL;
+
+	if (q->nused == 0)
+		return;
+	for (i = 0; i < q->nused; i++) {
+		struct vring_packed_desc *d = &ring(q)[pos];
+		uint16_t f = wrap ? F_AVAIL | F_USED : 0;
+
+		d->id = q->used[i].id;
+		d->len = q->used[i].len;
+		if (q->used[i].len != 0)
+			f |= VRING_DESC_F_WRITE;
+		if (i == 0) {
+			first = d;
+			first_flags = f;
+		} else {
+			__atomic_store_n(&d->flags, f, __ATOMIC_RELEASE);
+		}
+		if (unlikely(q->dp->log_all))
+			log_desc(q, d);
+		advance(q, &pos, &wrap, q->used[i].ndesc);
+	}
+	__atomic_store_n(&first->flags, first_flags, __ATOMIC_RELEASE);
+	{
+		uint16_t old_pos = vr->last_used_idx;
+
+		vr->last_used_idx = pos;
+		vr->used_wrap = wrap;
+		q->nused = 0;
+		if (guest_wants_call(q, old_pos, old_wrap) &&
+		    vhu_vring_call(vr) == 0)
+			q->stats.notifications++;
+	}
+}
+
+static inline void
+used_add(struct vq *q, uint16_t id, uint16_t ndesc, uint32_t len)
+{
+	struct vq_pend *u = &q->used[q->nused++];
+
+	u->id = id;
+	u->ndesc = ndesc;
+	u->len = len;
+}
+
+/* A transmit buffer is done; in-order rings keep their order. */
+static inline void
+tx_done(struct vq *q, uint16_t seq, uint16_t id, uint16_t ndesc)
+{
+	if (q->pend == NULL) {
+		used_add(q, id, ndesc, 0);
+		return;
+	}
+	q->pend[seq & q->mask] = (struct vq_pend){ .id = id, .ndesc = ndesc,
+						   .done = 1 };
+}
+
+/* In-order rings: finished entries, oldest first, up to seq_end. */
+static void
+flush_in_order(struct vq *q, uint16_t seq_end)
+{
+	while (q->pend_head != seq_end && q->nused < RTE_DIM(q->used)) {
+		struct vq_pend *p = &q->pend[q->pend_head & q->mask];
+
+		if (!p->done)
+			break;
+		q->used[q->nused++] = *p;
+		p->done = 0;
+		q->pend_head++;
+	}
+}
+
+static void
+collect_zc(struct vq *q)
+{
+	uint16_t slots[VQ_BURST_MAX];
+	unsigned int n, i;
+
+	do {
+		n = vq_zc_collect(q, slots, RTE_MIN(RTE_DIM(slots),
+				  RTE_DIM(q->used) - q->nused));
+		for (i = 0; i < n; i++) {
+			const struct vq_zc_slot *s = &q->zc->slot[slots[i]];
+
+			tx_done(q, s->pos, s->id, 1);
+		}
+	} while (n > 0 && q->nused < RTE_DIM(q->used) - VQ_BURST_MAX);
+}
+
+void
+vq_packed_reap(struct vq *q)
+{
+	if (q->zc_held == 0 && q->nused == 0)
+		return;
+	collect_zc(q);
+	if (q->pend != NULL)
+		flush_in_order(q, q->seq);
+	publish(q);
+}
+
+/* ---- dequeue: guest transmit -> mbufs ----------------------------- */
+
+static enum vq_tx_result
+tx_one(struct vq *q, struct vq_tx *t, uint16_t *ndesc, uint16_t *id,
+       bool *zc, uint16_t seq)
+{
+	struct vhu_vring *vr = q->vr;
+	struct pchain c;
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	enum vq_walk w;
+	bool first = true;
+	int r;
+
+	*zc = false;
+	w = chain_begin(q, &c, vr->last_avail_idx, vr->avail_wrap, &addr,
+			&len, &flags);
+	if (w != VQ_OK)
+		return w == VQ_BAD ? VQ_TX_BROKEN : VQ_TX_STOP;
+	while ((r = chain_next(q, &c, &addr, &len, &flags, first)) > 0) {
+		first = false;
+		if (c.done && !c.indirect && c.ndesc == 1 && c.id < q->size &&
+		    (flags & VRING_DESC_F_WRITE) == 0 &&
+		    vq_tx_lend(q, t, addr, len, c.id, c.id, seq)) {
+			if (q->pend != NULL)
+				q->pend[seq & q->mask] =
+					(struct vq_pend){ .id = c.id,
+							  .ndesc = 1 };
+			*zc = true;
+			break;
+		}
+		w = vq_tx_desc(q, t, addr, len, flags);
+		if (w != VQ_OK)
+			return w == VQ_BAD ? VQ_TX_BROKEN : VQ_TX_STOP;
+	}
+	if (r < 0)
+		return VQ_TX_BROKEN;
+	*ndesc = c.ndesc;
+	*id = c.id;
+	return vq_tx_finish(q, t);
+}
+
+uint16_t
+vq_packed_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vhu_vring *vr = q->vr;
+	uint16_t count, out = 0, i;
+	bool enabled;
+
+	if (q->zc_held > 0 || q->nused > 0)
+		collect_zc(q);
+	count = RTE_MIN(n, (uint16_t)(RTE_DIM(q->used) - q->nused));
+	if (count == 0 || !desc_avail(&ring(q)[vr->last_avail_idx],
+				      vr->avail_wrap))
+		goto done;
+	if (rte_pktmbuf_alloc_bulk(q->mp, pkts, count) != 0) {
+		q->stats.drops[VQ_DROP_NO_MBUF]++;
+		goto done;
+	}
+	enabled = __atomic_load_n(&vr->enabled, __ATOMIC_RELAXED);
+	for (i = 0; i < count; i++) {
+		struct rte_mbuf *m = pkts[out];
+		uint16_t seq = q->seq, ndesc = 0, id = 0;
+		enum vq_tx_result r;
+		struct vq_tx t;
+		bool zc;
+
+		rte_prefetch0(&ring(q)[(vr->last_avail_idx + 4) & q->mask]);
+		vq_tx_begin(&t, m);
+		r = tx_one(q, &t, &ndesc, &id, &zc, seq);
+		if (r == VQ_TX_STOP || r == VQ_TX_BROKEN) {
+			vq_recycle(m);
+			break;
+		}
+		advance(q, &vr->last_avail_idx, &vr->avail_wrap,
+			zc ? 1 : ndesc);
+		q->seq++;
+		if (!zc)
+			tx_done(q, seq, id, ndesc);
+		if (unlikely(r != VQ_TX_PACKET || !enabled)) {
+			if (r == VQ_TX_PACKET)
+				q->stats.drops[VQ_DROP_DISABLED]++;
+			vq_recycle(m);
+			continue;
+		}
+		if (!zc)
+			q->stats.copy_packets++;
+		q->stats.packets++;
+		q->stats.bytes += m->pkt_len;
+		out++;
+	}
+	if (out < count)
+		rte_pktmbuf_free_bulk(&pkts[out], count - out);
+done:
+	if (q->pend != NULL)
+		flush_in_order(q, q->seq);
+	publish(q);
+	return out;
+}
+
+/* ---- enqueue: mbufs -> guest receive ------------------------------ */
+
+/*
+ * Fill the buffer at (*pos, *wrap): returns VQ_RETRY when the guest has
+ * none there, and the buffer's id, descriptor count and bytes written.
+ */
+static enum vq_walk
+rx_fill(struct vq *q, uint16_t pos, bool wrap, struct vq_rx *rx,
+	uint16_t *id, uint16_t *ndesc, uint32_t *written)
+{
+	struct pchain c;
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	enum vq_walk w;
+	bool first = true;
+	int r;
+
+	*written = 0;
+	w = chain_begin(q, &c, pos, wrap, &addr, &len, &flags);
+	while (w == VQ_OK &&
+	       (r = chain_next(q, &c, &addr, &len, &flags, first)) != 0) {
+		first = false;
+		w = r < 0 ? VQ_BAD : vq_rx_desc(q, rx, addr, len, flags,
+						 written);
+	}
+	*id = c.id;
+	*ndesc = c.ndesc;
+	return w;
+}
+
+static bool
+rx_one(struct vq *q, struct rte_mbuf *m)
+{
+	struct virtio_net_hdr_mrg_rxbuf hdr;
+	struct vhu_vring *vr = q->vr;
+	uint16_t pos = vr->last_avail_idx, nbuf = 0, first_used = q->nused;
+	bool wrap = vr->avail_wrap;
+	struct vq_rx rx;
+
+	memset(&hdr, 0, sizeof(hdr));
+	vq_mbuf_to_hdr(q, m, &hdr.hdr);
+	vq_rx_begin(q, &rx, m);
+	do {
+		uint16_t id = 0, ndesc = 0;
+		uint32_t written;
+		enum vq_walk w;
+
+		if (q->nused == RTE_DIM(q->used)) {
+			q->nused = first_used;
+			return false;
+		}
+		w = rx_fill(q, pos, wrap, &rx, &id, &ndesc, &written);
+		if (w == VQ_OK && q->mrg_rxbuf && rx.want > 0) {
+			vq_set_broken(q, "receive buffer smaller than the "
+				      "header");
+			w = VQ_BAD;
+		}
+		if (w != VQ_OK) {
+			q->nused = first_used;	/* nothing consumed */
+			if (w == VQ_BAD)
+				q->stats.drops[VQ_DROP_BAD_DESC]++;
+			return false;
+		}
+		used_add(q, id, ndesc, written);
+		advance(q, &pos, &wrap, ndesc);
+		nbuf++;
+	} while (q->mrg_rxbuf && rx.left > 0);
+	vr->last_avail_idx = pos;
+	vr->avail_wrap = wrap;
+	if (unlikely(rx.left > 0 || rx.want > 0)) {
+		q->used[q->nused - 1].len = 0;
+		q->stats.drops[VQ_DROP_TOO_BIG]++;
+		return true;
+	}
+	hdr.num_buffers = nbuf;
+	vq_rx_write_hdr(q, &rx, &hdr);
+	q->stats.packets++;
+	q->stats.bytes += m->pkt_len;
+	return true;
+}
+
+uint16_t
+vq_packed_enqueue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct rte_mbuf *segs[VQ_BURST_MAX];
+	uint16_t i, delivered = 0;
+
+	for (i = 0; i < n && !q->broken; i++) {
+		bool ok = true;
+		int k, j;
+
+		if (q->nused > RTE_DIM(q->used) / 2)
+			publish(q);
+		k = vq_prepare_rx(q, pkts[i], segs, RTE_DIM(segs));
+		if (k < 0)
+			continue;
+		for (j = 0; j < k && ok; j++)
+			ok = rx_one(q, segs[j]);
+		if (segs[0] != pkts[i])
+			rte_pktmbuf_free_bulk(segs, k);
+		if (!ok) {
+			if (!q->broken)
+				q->stats.drops[VQ_DROP_NO_BUFFER] += n - i;
+			break;
+		}
+		delivered++;
+	}
+	if (q->broken && i < n)
+		q->stats.drops[VQ_DROP_BROKEN] += n - i;
+	publish(q);
+	return delivered;
+}

@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Split virtqueues: dequeue (guest transmit) and enqueue (guest receive).
+ *
+ * Per burst: one acquire load of the avail index, descriptors validated
+ * as they are read (bounds, chain length, indirect tables, zero lengths),
+ * used entries collected and written together, the used index published
+ * once with release semantics, and at most one guest notification, only
+ * if the guest asked for it (EVENT_IDX or NO_INTERRUPT).
+ */
+#include <string.h>
+
+#include <rte_prefetch.h>
+
+#include "vq_internal.h"
+
+/* Device-side view of a descriptor chain, direct or indirect. */
+struct chain {
+	const struct vring_desc *table;
+	uint32_t n;		/* entries in table */
+	uint32_t left;		/* descriptors we may still visit */
+	uint16_t idx;
+	bool indirect;
+	bool done;
+};
+
+static inline struct vring_avail *
+avail(const struct vq *q)
+{
+	return q->vr->avail;
+}
+
+static inline struct vring_used *
+used(const struct vq *q)
+{
+	return q->vr->used;
+}
+
+/* Read a descriptor once: the guest may change it under us. */
+static inline void
+desc_load(const struct vring_desc *d, uint64_t *addr, uint32_t *len,
+	  uint16_t *flags, uint16_t *next)
+{
+	*addr = __atomic_load_n(&d->addr, __ATOMIC_RELAXED);
+	*len = __atomic_load_n(&d->len, __ATOMIC_RELAXED);
+	*flags = __atomic_load_n(&d->flags, __ATOMIC_RELAXED);
+	*next = __atomic_load_n(&d->next, __ATOMIC_RELAXED);
+}
+
+static enum vq_walk
+chain_begin(struct vq *q, struct chain *c, uint16_t head)
+{
+	const struct vring_desc *desc = q->vr->desc;
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+	void *t;
+
+	desc_load(&desc[head], &addr, &len, &flags, &next);
+	c->done = false;
+	if (likely((flags & VRING_DESC_F_INDIRECT) == 0)) {
+		c->table = desc;
+		c->n = q->size;
+		c->idx = head;
+		c->indirect = false;
+		c->left = q->size;
+		return VQ_OK;
+	}
+	if (!q->indirect || (flags & VRING_DESC_F_NEXT) != 0 || len == 0 ||
+	    len % sizeof(struct vring_desc) != 0 ||
+	    len / sizeof(struct vring_desc) > q->size) {
+		vq_set_broken(q, "invalid indirect descriptor");
+		return VQ_BAD;
+	}
+	t = vhu_dp_translate(q->dp, addr, len, VHU_ACCESS_RO);
+	if (t == NULL)
+		return vq_unmapped(q, addr, VHU_ACCESS_RO);
+	if (((uintptr_t)t & 7) != 0) {
+		vq_set_broken(q, "misaligned indirect table");
+		return VQ_BAD;
+	}
+	c->table = t;
+	c->n = len / sizeof(struct vring_desc);
+	c->idx = 0;
+	c->indirect = true;
+	c->left = c->n;
+	return VQ_OK;
+}
+
+/* Next descriptor of the chain: 1, 0 at its end, -1 when it is hostile. */
+static inline int
+chain_next(struct vq *q, struct chain *c, uint64_t *addr, uint32_t *len,
+	   uint16_t *flags)
+{
+	uint16_t next;
+
+	if (c->done)
+		return 0;
+	if (unlikely(c->left == 0)) {
+		vq_set_broken(q, "descriptor chain longer than its table");
+		return -1;
+	}
+	c->left--;
+	desc_load(&c->table[c->idx], addr, len, flags, &next);
+	if (unlikely((*flags & VRING_DESC_F_INDIRECT) != 0)) {
+		vq_set_broken(q, c->indirect ? "nested indirect table" :
+			      "indirect descriptor inside a chain");
+		return -1;
+	}
+	if (unlikely(*len == 0)) {
+		vq_set_broken(q, "zero-length descriptor");
+		return -1;
+	}
+	if (*flags & VRING_DESC_F_NEXT) {
+		if (unlikely(next >= c->n)) {
+			vq_set_broken(q, "next descriptor out of range");
+			return -1;
+		}
+		c->idx = next;
+	} else {
+		c->done = true;
+	}
+	return 1;
+}
+
+/* ---- used ring ---------------------------------------------------- */
+
+static inline int
+need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+static void
+notify(struct vq *q, uint16_t old_idx, uint16_t new_idx)
+{
+	bool need;
+
+	/* Our used index must be visible before we read the guest's wish. */
+	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (q->event_idx) {
+		uint16_t ev = __atomic_load_n(&avail(q)->ring[q->size],
+					      __ATOMIC_RELAXED);
+
+		need = need_event(ev, new_idx, old_idx);
+	} else {
+		need = (__atomic_load_n(&avail(q)->flags, __ATOMIC_RELAXED) &
+			VRING_AVAIL_F_NO_INTERRUPT) == 0;
+	}
+	if (need && vhu_vring_call(q->vr) == 0)
+		q->stats.notifications++;
+}
+
+static void
+log_used(struct vq *q, uint16_t from, uint16_t n)
+{
+	uint16_t first = from & q->mask;
+	uint16_t k = n < q->size - first ? n : q->size - first;
+
+	vhu_log_used(q->vr, offsetof(struct vring_used, ring[first]),
+		     k * sizeof(struct vring_used_elem));
+	if (k < n)
+		vhu_log_used(q->vr, offsetof(struct vring_used, ring[0]),
+			     (n - k) * sizeof(struct vring_used_elem));
+	vhu_log_used(q->vr, offsetof(struct vring_used, idx), sizeof(uint16_t));
+}
+
+/* Write the collected used entries and publish them in one store. */
+static void
+publish(struct vq *q)
+{
+	struct vring_used *u = used(q);
+	uint16_t old_idx = q->vr->last_used_idx, i;
+
+	if (q->nused == 0)
+		return;
+	for (i = 0; i < q->nused; i++) {
+		struct vring_used_elem *e = &u->ring[(old_idx + i) & q->mask];
+
+		e->id = q->used[i].id;
+		e->len = q->used[i].len;
+	}
+	__atomic_store_n(&u->idx, (uint16_t)(old_idx + q->nused),
+			 __ATOMIC_RELEASE);
+	if (unlikely(q->dp->log_all))
+		log_used(q, old_idx, q->nused);
+	q->vr->last_used_idx = old_idx + q->nused;
+	q->nused = 0;
+	notify(q, old_idx, q->vr->last_used_idx);
+}
+
+/* An entry at avail position pos is done (in-order rings keep order). */
+static inline void
+used_done(struct vq *q, uint16_t pos, uint16_t id, uint32_t len)
+{
+	if (q->pend == NULL) {
+		q->used[q->nused].id = id;
+		q->used[q->nused++].len = len;
+		return;
+	}
+	q->pend[pos & q->mask] = (struct vq_pend){ .id = id, .len = len,
+						   .done = 1 };
+}
+
+/* In-order rings: move finished entries, oldest first, to the batch. */
+static void
+flush_in_order(struct vq *q)
+{
+	while (q->pend_head != q->vr->last_avail_idx &&
+	       q->nused < RTE_DIM(q->used)) {
+		struct vq_pend *p = &q->pend[q->pend_head & q->mask];
+
+		if (!p->done)
+			break;
+		q->used[q->nused++] = *p;
+		p->done = 0;
+		q->pend_head++;
+	}
+}
+
+/* Return zero-copy buffers whose mbufs were freed. */
+static void
+collect_zc(struct vq *q)
+{
+	uint16_t slots[VQ_BURST_MAX];
+	unsigned int n, i;
+
+	do {
+		n = vq_zc_collect(q, slots, RTE_MIN(RTE_DIM(slots),
+				  RTE_DIM(q->used) - q->nused));
+		for (i = 0; i < n; i++) {
+			const struct vq_zc_slot *s = &q->zc->slot[slots[i]];
+
+			used_done(q, s->pos, s->id, 0);
+		}
+	} while (n > 0 && q->nused < RTE_DIM(q->used) - VQ_BURST_MAX);
+}
+
+void
+vq_split_reap(struct vq *q)
+{
+	if (q->zc_held == 0 && q->nused == 0)
+		return;
+	collect_zc(q);
+	if (q->pend != NULL)
+		flush_in_order(q);
+	publish(q);
+}
+
+/* ---- dequeue: guest transmit -> mbufs ----------------------------- */
+
+/*
+ * Turn the chain at head into the packet t->m. Every descriptor is
+ * validated; a buffer that is one descriptor may be lent (zero-copy).
+ */
+static enum vq_tx_result
+tx_one(struct vq *q, uint16_t head, uint16_t pos, struct vq_tx *t, bool *zc)
+{
+	struct chain c;
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	int r;
+
+	*zc = false;
+	if (chain_begin(q, &c, head) != VQ_OK)
+		return q->broken ? VQ_TX_BROKEN : VQ_TX_STOP;
+	while ((r = chain_next(q, &c, &addr, &len, &flags)) > 0) {
+		enum vq_walk w;
+
+		if (c.done && !c.indirect && t->total == 0 &&
+		    (flags & VRING_DESC_F_WRITE) == 0 &&
+		    vq_tx_lend(q, t, addr, len, head, head, pos)) {
+			/* Its used entry waits for the mbuf to be freed. */
+			if (q->pend != NULL)
+				q->pend[pos & q->mask] =
+					(struct vq_pend){ .id = head };
+			*zc = true;
+			break;
+		}
+		w = vq_tx_desc(q, t, addr, len, flags);
+		if (w != VQ_OK)
+			return w == VQ_BAD ? VQ_TX_BROKEN : VQ_TX_STOP;
+	}
+	if (r < 0)
+		return VQ_TX_BROKEN;
+	return vq_tx_finish(q, t);
+}
+
+uint16_t
+vq_split_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vhu_vring *vr = q->vr;
+	uint16_t start = vr->last_avail_idx, count, i, out = 0;
+	bool enabled;
+
+	if (q->zc_held > 0 || q->nused > 0)
+		collect_zc(q);
+	count = __atomic_load_n(&avail(q)->idx, __ATOMIC_ACQUIRE) - start;
+	if (unlikely(count > q->size)) {
+		vq_set_broken(q, "avail index ran more than a ring ahead");
+		return 0;
+	}
+	count = RTE_MIN(count, n);
+	count = RTE_MIN(count, (uint16_t)(RTE_DIM(q->used) - q->nused));
+	if (count == 0)
+		goto done;
+	if (rte_pktmbuf_alloc_bulk(q->mp, pkts, count) != 0) {
+		q->stats.drops[VQ_DROP_NO_MBUF]++;
+		goto done;
+	}
+	rte_prefetch0(&avail(q)->ring[start & q->mask]);
+	enabled = __atomic_load_n(&vr->enabled, __ATOMIC_RELAXED);
+	for (i = 0; i < count; i++) {
+		uint16_t pos = start + i;
+		uint16_t head = avail(q)->ring[pos & q->mask];
+		struct rte_mbuf *m = pkts[out];
+		enum vq_tx_result r;
+		struct vq_tx t;
+		bool zc;
+
+		if (unlikely(head >= q->size)) {
+			vq_set_broken(q, "avail ring entry out of range");
+			break;
+		}
+		vq_tx_begin(&t, m);
+		r = tx_one(q, head, pos, &t, &zc);
+		if (r == VQ_TX_STOP || r == VQ_TX_BROKEN) {
+			vq_recycle(m);
+			break;
+		}
+		vr->last_avail_idx = pos + 1;
+		if (!zc)
+			used_done(q, pos, head, 0);
+		if (unlikely(r != VQ_TX_PACKET || !enabled)) {
+			/* Disabled rings consume and discard (spec). */
+			if (r == VQ_TX_PACKET)
+				q->stats.drops[VQ_DROP_DISABLED]++;
+			vq_recycle(m);	/* a lent buffer returns here */
+			continue;
+		}
+		if (!zc)
+			q->stats.copy_packets++;
+		q->stats.packets++;
+		q->stats.bytes += m->pkt_len;
+		out++;
+	}
+	/* The mbufs of entries we did not get to. */
+	if (out < count)
+		rte_pktmbuf_free_bulk(&pkts[out], count - out);
+done:
+	if (q->pend != NULL)
+		flush_in_order(q);
+	publish(q);
+	return out;
+}
+
+/* ---- enqueue: mbufs -> guest receive ------------------------------ */
+
+/* Fill the receive chain at head; the bytes written go to *written. */
+static enum vq_walk
+rx_fill(struct vq *q, uint16_t head, struct vq_rx *rx, uint32_t *written)
+{
+	struct chain c;
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	enum vq_walk w;
+	int r;
+
+	*written = 0;
+	w = chain_begin(q, &c, head);
+	while (w == VQ_OK &&
+	       (r = chain_next(q, &c, &addr, &len, &flags)) != 0)
+		w = r < 0 ? VQ_BAD : vq_rx_desc(q, rx, addr, len, flags,
+						 written);
+	return w;
+}
+
+/*
+ * Deliver one packet: its header and frame into one chain, or with
+ * mergeable buffers into as many as it takes. Returns false (nothing
+ * consumed) when the guest has not posted enough buffers.
+ */
+static bool
+rx_one(struct vq *q, struct rte_mbuf *m, uint16_t avail_end)
+{
+	struct virtio_net_hdr_mrg_rxbuf hdr;
+	struct vq_rx rx;
+	uint16_t pos = q->vr->last_avail_idx;
+	uint16_t nbuf = 0, first_used = q->nused;
+	uint32_t written;
+
+	memset(&hdr, 0, sizeof(hdr));
+	vq_mbuf_to_hdr(q, m, &hdr.hdr);
+	vq_rx_begin(q, &rx, m);
+	do {
+		uint16_t head;
+		enum vq_walk w;
+
+		if (pos == avail_end || q->nused == RTE_DIM(q->used)) {
+			q->nused = first_used;	/* not consumed after all */
+			return false;
+		}
+		head = avail(q)->ring[pos & q->mask];
+		if (unlikely(head >= q->size)) {
+			vq_set_broken(q, "avail ring entry out of range");
+			w = VQ_BAD;
+		} else {
+			w = rx_fill(q, head, &rx, &written);
+		}
+		if (w == VQ_OK && q->mrg_rxbuf && rx.want > 0) {
+			vq_set_broken(q, "receive buffer smaller than the "
+				      "header");
+			w = VQ_BAD;
+		}
+		if (w != VQ_OK) {
+			q->nused = first_used;
+			if (w == VQ_BAD)
+				q->stats.drops[VQ_DROP_BAD_DESC]++;
+			return false;
+		}
+		q->used[q->nused].id = head;
+		q->used[q->nused++].len = written;
+		pos++;
+		nbuf++;
+	} while (q->mrg_rxbuf && rx.left > 0);
+	q->vr->last_avail_idx = pos;
+	if (unlikely(rx.left > 0 || rx.want > 0)) {
+		/* One chain, too small: give it back empty. */
+		q->used[q->nused - 1].len = 0;
+		q->stats.drops[VQ_DROP_TOO_BIG]++;
+		return true;
+	}
+	hdr.num_buffers = nbuf;
+	vq_rx_write_hdr(q, &rx, &hdr);
+	q->stats.packets++;
+	q->stats.bytes += m->pkt_len;
+	return true;
+}
+
+uint16_t
+vq_split_enqueue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct rte_mbuf *segs[VQ_BURST_MAX];
+	uint16_t avail_end, i, delivered = 0;
+
+	avail_end = __atomic_load_n(&avail(q)->idx, __ATOMIC_ACQUIRE);
+	if (unlikely((uint16_t)(avail_end - q->vr->last_avail_idx) >
+		     q->size)) {
+		vq_set_broken(q, "avail index ran more than a ring ahead");
+		q->stats.drops[VQ_DROP_BROKEN] += n;
+		return 0;
+	}
+	for (i = 0; i < n && !q->broken; i++) {
+		int k, j;
+		bool ok = true;
+
+		if (q->nused > RTE_DIM(q->used) / 2)
+			publish(q);
+		k = vq_prepare_rx(q, pkts[i], segs, RTE_DIM(segs));
+		if (k < 0)
+			continue;	/* counted by vq_prepare_rx */
+		for (j = 0; j < k && ok; j++)
+			ok = rx_one(q, segs[j], avail_end);
+		if (segs[0] != pkts[i])
+			rte_pktmbuf_free_bulk(segs, k);
+		if (!ok) {
+			if (!q->broken)
+				q->stats.drops[VQ_DROP_NO_BUFFER] += n - i;
+			break;
+		}
+		delivered++;
+	}
+	if (q->broken && i < n)
+		q->stats.drops[VQ_DROP_BROKEN] += n - i;
+	publish(q);
+	return delivered;
+}

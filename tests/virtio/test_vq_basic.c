@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lib/virtio basics in both ring layouts: frames a guest transmits come
+ * out as mbufs byte for byte (copied and zero-copy), and mbufs come in to
+ * the guest byte for byte (one buffer, chains, mergeable buffers).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <rte_mbuf.h>
+
+#include "vqt.h"
+
+#define FEAT_BASE	(VHU_BIT(VHU_F_VERSION_1))
+#define FEAT_MRG	(FEAT_BASE | VHU_BIT(VHU_NET_F_MRG_RXBUF))
+
+struct fx {
+	struct gd_mem mem;
+	struct gd_q q;
+	struct vq *vq;
+};
+
+static void
+fx_init(struct fx *f, bool packed, uint64_t features, bool zc)
+{
+	assert_non_null(vqt_init());
+	assert_int_equal(gd_mem_init(&f->mem, 64 << 20), 0);
+	assert_int_equal(gd_q_init(&f->q, &f->mem, 256, packed, features), 0);
+	f->vq = vqt_vq(&f->q, zc);
+	assert_non_null(f->vq);
+}
+
+static void
+fx_fini(struct fx *f)
+{
+	vq_free(f->vq);
+	gd_q_fini(&f->q);
+	gd_mem_fini(&f->mem);
+}
+
+/* The frame an mbuf holds equals want. */
+static void
+assert_frame(const struct rte_mbuf *m, const uint8_t *want, uint32_t len)
+{
+	uint8_t buf[9000];
+	const void *p;
+
+	assert_int_equal(m->pkt_len, len);
+	p = rte_pktmbuf_read(m, 0, len, buf);
+	assert_non_null(p);
+	assert_memory_equal(p, want, len);
+}
+
+static void
+tx_copy(bool packed)
+{
+	static const uint32_t sizes[] = { 60, 64, 128, 511, 1000, 1514 };
+	struct virtio_net_hdr_mrg_rxbuf hdr = { 0 };
+	struct gd_shape one = { .nsegs = 1 };
+	struct rte_mbuf *pkts[VQ_BURST_MAX];
+	uint8_t frame[2048];
+	struct fx f;
+	uint16_t n, i;
+
+	fx_init(&f, packed, FEAT_BASE, false);
+	for (i = 0; i < RTE_DIM(sizes); i++) {
+		vqt_frame(frame, sizes[i], i);
+		assert_true(gd_tx(&f.q, &hdr, frame, sizes[i], &one) >= 0);
+	}
+	n = vq_dequeue_burst(f.vq, pkts, VQ_BURST_MAX);
+	assert_int_equal(n, RTE_DIM(sizes));
+	for (i = 0; i < n; i++) {
+		vqt_frame(frame, sizes[i], i);
+		assert_frame(pkts[i], frame, sizes[i]);
+	}
+	rte_pktmbuf_free_bulk(pkts, n);
+	assert_int_equal(gd_tx_reclaim(&f.q), RTE_DIM(sizes));
+	assert_int_equal(vq_stats(f.vq)->copy_packets, RTE_DIM(sizes));
+	assert_false(vq_broken(f.vq));
+	fx_fini(&f);
+}
+
+static void
+tx_copy_split(void **state)
+{
+	(void)state;
+	tx_copy(false);
+}
+
+static void
+tx_copy_packed(void **state)
+{
+	(void)state;
+	tx_copy(true);
+}
+
+/* Large one-descriptor frames are lent; used entries wait for the free. */
+static void
+tx_zero_copy(bool packed)
+{
+	struct virtio_net_hdr_mrg_rxbuf hdr = { 0 };
+	struct gd_shape one = { .nsegs = 1 };
+	struct rte_mbuf *pkts[VQ_BURST_MAX];
+	uint8_t frame[2048];
+	struct fx f;
+	uint16_t n, i;
+
+	fx_init(&f, packed, FEAT_BASE, true);
+	for (i = 0; i < 8; i++) {
+		vqt_frame(frame, 1514, 100 + i);
+		assert_true(gd_tx(&f.q, &hdr, frame, 1514, &one) >= 0);
+	}
+	n = vq_dequeue_burst(f.vq, pkts, VQ_BURST_MAX);
+	assert_int_equal(n, 8);
+	assert_int_equal(vq_stats(f.vq)->zc_packets, 8);
+	assert_int_equal(vq_zc_outstanding(f.vq), 8);
+	for (i = 0; i < n; i++) {
+		vqt_frame(frame, 1514, 100 + i);
+		assert_frame(pkts[i], frame, 1514);
+		assert_true(RTE_MBUF_HAS_EXTBUF(pkts[i]->next));
+	}
+	/* Nothing goes back to the guest while the mbufs live. */
+	vq_reap(f.vq);
+	assert_int_equal(gd_tx_reclaim(&f.q), 0);
+	rte_pktmbuf_free_bulk(pkts, 4);
+	assert_int_equal(vq_zc_outstanding(f.vq), 4);
+	vq_reap(f.vq);
+	assert_int_equal(gd_tx_reclaim(&f.q), 4);
+	rte_pktmbuf_free_bulk(pkts + 4, 4);
+	vq_reap(f.vq);
+	assert_int_equal(gd_tx_reclaim(&f.q), 4);
+	assert_int_equal(vq_zc_outstanding(f.vq), 0);
+	fx_fini(&f);
+}
+
+static void
+tx_zero_copy_split(void **state)
+{
+	(void)state;
+	tx_zero_copy(false);
+}
+
+static void
+tx_zero_copy_packed(void **state)
+{
+	(void)state;
+	tx_zero_copy(true);
+}
+
+static struct rte_mbuf *
+mbuf_of(const uint8_t *frame, uint32_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(vqt_init());
+
+	assert_non_null(m);
+	assert_non_null(rte_pktmbuf_append(m, (uint16_t)len));
+	memcpy(rte_pktmbuf_mtod(m, void *), frame, len);
+	return m;
+}
+
+static void
+rx(bool packed, uint64_t features, uint32_t buflen, const struct gd_shape *s,
+   uint32_t len, uint16_t want_bufs)
+{
+	struct virtio_net_hdr_mrg_rxbuf hdr;
+	uint8_t frame[2048], got[4096];
+	struct rte_mbuf *m;
+	struct fx f;
+	int i;
+
+	fx_init(&f, packed, features, false);
+	for (i = 0; i < 16; i++)
+		assert_true(gd_rx_post(&f.q, buflen, s) >= 0);
+	vqt_frame(frame, len, 7);
+	m = mbuf_of(frame, len);
+	assert_int_equal(vq_enqueue_burst(f.vq, &m, 1), 1);
+	rte_pktmbuf_free(m);
+	assert_int_equal(gd_rx(&f.q, &hdr, got, sizeof(got)), (int)len);
+	assert_memory_equal(got, frame, len);
+	if (features & VHU_BIT(VHU_NET_F_MRG_RXBUF))
+		assert_int_equal(hdr.num_buffers, want_bufs);
+	assert_int_equal(gd_rx(&f.q, &hdr, got, sizeof(got)), 0);
+	assert_int_equal(vq_stats(f.vq)->packets, 1);
+	assert_true(gd_calls(&f.q) > 0);
+	fx_fini(&f);
+}
+
+static void
+rx_one_buffer(void **state)
+{
+	struct gd_shape one = { .nsegs = 1 };
+
+	(void)state;
+	rx(false, FEAT_BASE, 2048, &one, 1514, 1);
+	rx(true, FEAT_BASE, 2048, &one, 1514, 1);
+}
+
+static void
+rx_chains(void **state)
+{
+	struct gd_shape chain = { .nsegs = 4, .hdr_apart = true };
+
+	(void)state;
+	rx(false, FEAT_BASE, 2048, &chain, 1514, 1);
+	rx(true, FEAT_BASE, 2048, &chain, 1514, 1);
+}
+
+static void
+rx_mergeable(void **state)
+{
+	struct gd_shape one = { .nsegs = 1 };
+
+	(void)state;
+	/* 12 + 1514 bytes into 512-byte buffers: 3 of them. */
+	rx(false, FEAT_MRG, 512, &one, 1514, 3);
+	rx(true, FEAT_MRG, 512, &one, 1514, 3);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(tx_copy_split),
+		cmocka_unit_test(tx_copy_packed),
+		cmocka_unit_test(tx_zero_copy_split),
+		cmocka_unit_test(tx_zero_copy_packed),
+		cmocka_unit_test(rx_one_buffer),
+		cmocka_unit_test(rx_chains),
+		cmocka_unit_test(rx_mergeable),
+	};
+
+	vhu_set_log_level(VHU_LOG_ERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

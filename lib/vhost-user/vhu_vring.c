@@ -682,13 +682,13 @@ vhu_vring_signal_error(struct vhu_vring *vr)
 void
 vhu_vring_iotlb_miss(struct vhu_vring *vr, uint64_t iova, uint8_t perm)
 {
-	if (vr->dev == NULL ||
-	    __atomic_load_n(&vr->miss_pending, __ATOMIC_ACQUIRE))
+	if (__atomic_load_n(&vr->miss_pending, __ATOMIC_ACQUIRE))
 		return;
 	vr->miss_iova = iova;
 	vr->miss_perm = perm;
 	__atomic_store_n(&vr->miss_pending, true, __ATOMIC_RELEASE);
-	notify_control(vr->dev);
+	if (vr->dev != NULL)
+		notify_control(vr->dev);
 }
 
 void

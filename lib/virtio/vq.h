@@ -81,9 +81,12 @@ void vq_free(struct vq *q);
 /* Guest transmit ring -> up to n mbufs; returns how many. */
 uint16_t vq_dequeue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
 /*
- * Copy up to n mbufs into the guest's receive ring; returns how many were
- * delivered (or dropped for a reason counted in the stats). The caller
- * keeps ownership of every mbuf and frees them.
+ * Copy up to n mbufs into the guest's receive ring. Returns how many were
+ * taken from the front of pkts: delivered, or dropped for a fault of
+ * their own (too big, an offload that cannot be met; counted in the
+ * stats). The rest found no room in the guest's ring or a broken queue
+ * (counted as no_buffer or broken). The caller keeps ownership of every
+ * mbuf and frees them all.
  */
 uint16_t vq_enqueue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
 /* Return freed zero-copy buffers to the guest now (the worker, idle). */

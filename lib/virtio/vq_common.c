@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include <rte_errno.h>
-#include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
@@ -137,7 +136,6 @@ vq_zc_attach(struct vq *q, struct rte_mbuf *hdr, uint8_t *buf, uint32_t len,
 	hdr->nb_segs = 2;
 	hdr->pkt_len = hdr->data_len + len;
 	q->zc_held++;
-	q->stats.zc_packets++;
 	return hdr;
 }
 
@@ -204,12 +202,10 @@ vq_create(struct vhu_vring *vr, const struct vq_params *p)
 		/* Split rings count by avail position, packed by buffer. */
 		q->pend_head = q->packed ? 0 : vr->last_avail_idx;
 	}
-	q->gso.direct_pool = p->mp;
-	q->gso.indirect_pool = p->mp;
-	q->gso.gso_types = RTE_ETH_TX_OFFLOAD_TCP_TSO |
-			   RTE_ETH_TX_OFFLOAD_UDP_TSO;
 	if (q->packed)
 		vq_packed_init(q);
+	else
+		vq_split_init(q);
 	return q;
 }
 

@@ -46,6 +46,25 @@ copy_in(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t n)
 	return VQ_OK;
 }
 
+/*
+ * Check that all of [addr, addr + len) is guest memory the device may
+ * touch with perm, without touching it: a descriptor is validated whole,
+ * even the bytes a packet does not reach.
+ */
+static enum vq_walk
+check_range(struct vq *q, uint64_t addr, uint32_t len, uint8_t perm)
+{
+	while (len > 0) {
+		uint64_t got;
+
+		if (unlikely(vq_map(q, addr, len, perm, &got) == NULL))
+			return vq_unmapped(q, addr, perm);
+		addr += got;
+		len -= (uint32_t)got;
+	}
+	return VQ_OK;
+}
+
 enum vq_walk
 vq_tx_desc(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t len,
 	   uint16_t flags)
@@ -59,8 +78,8 @@ vq_tx_desc(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t len,
 	}
 	t->total += len;
 	if (unlikely(t->total > VQ_MAX_PKT_LEN + q->hdr_len)) {
-		t->too_big = true;	/* the rest is still validated */
-		return VQ_OK;
+		t->too_big = true;	/* dropped, but still validated */
+		return check_range(q, addr, len, VHU_ACCESS_RO);
 	}
 	if (t->hgot < q->hdr_len) {
 		h = RTE_MIN(len, (uint32_t)(q->hdr_len - t->hgot));
@@ -81,7 +100,8 @@ vq_tx_lend(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t len,
 	uint32_t frame;
 	uint8_t *p;
 
-	if (!q->zc_on || len <= q->hdr_len || q->zc_held >= q->zc_max_held)
+	if (!q->zc_on || len <= q->hdr_len || q->zc_held >= q->zc_max_held ||
+	    len > VQ_MAX_PKT_LEN + q->hdr_len)
 		return false;
 	frame = len - q->hdr_len;
 	if (frame < q->zc_min_len || frame - q->zc_hdr_len > UINT16_MAX)
@@ -108,13 +128,14 @@ vq_tx_lend(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t len,
 enum vq_tx_result
 vq_tx_finish(struct vq *q, struct vq_tx *t)
 {
-	if (unlikely(t->hgot < q->hdr_len)) {
-		vq_set_broken(q, "transmit buffer smaller than its header");
-		return VQ_TX_BROKEN;
-	}
+	/* Too big first: its header was never gathered. */
 	if (unlikely(t->too_big)) {
 		q->stats.drops[VQ_DROP_TOO_BIG]++;
 		return VQ_TX_DROPPED;
+	}
+	if (unlikely(t->hgot < q->hdr_len)) {
+		vq_set_broken(q, "transmit buffer smaller than its header");
+		return VQ_TX_BROKEN;
 	}
 	if (unlikely(vq_hdr_to_mbuf(q, (struct virtio_net_hdr *)t->hdr,
 				    t->m) < 0)) {
@@ -158,11 +179,15 @@ vq_rx_desc(struct vq *q, struct vq_rx *r, uint64_t addr, uint32_t len,
 	   uint16_t flags, uint32_t *written)
 {
 	uint32_t off = 0;
+	enum vq_walk w;
 
 	if (unlikely((flags & VRING_DESC_F_WRITE) == 0)) {
 		vq_set_broken(q, "read-only descriptor in a receive chain");
 		return VQ_BAD;
 	}
+	w = check_range(q, addr, len, VHU_ACCESS_WO);
+	if (unlikely(w != VQ_OK))
+		return w;
 	while (off < len && (r->want > 0 || r->left > 0)) {
 		uint64_t got;
 		uint8_t *p = vq_map(q, addr + off, len - off, VHU_ACCESS_WO,

@@ -13,7 +13,6 @@
 #include <linux/virtio_ring.h>
 
 #include <rte_branch_prediction.h>
-#include <rte_gso.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -97,7 +96,7 @@ struct vq {
 	struct vq_zc *zc;
 	struct vq_pend *pend;	/* in-order zero-copy: by sequence */
 	uint16_t pend_head;	/* oldest entry not yet written used */
-	uint16_t seq;		/* packed: buffers taken, free running */
+	uint16_t seq;		/* packed: buffers taken, modulo the size */
 
 	/* used entries of the burst in progress */
 	uint16_t nused;
@@ -107,7 +106,6 @@ struct vq {
 	uint16_t signalled_used;
 	bool signalled_valid;
 
-	struct rte_gso_ctx gso;
 	struct vq_stats stats;
 };
 
@@ -139,13 +137,32 @@ int vq_hdr_to_mbuf(struct vq *q, const struct virtio_net_hdr *h,
 		   struct rte_mbuf *m);
 void vq_mbuf_to_hdr(const struct vq *q, const struct rte_mbuf *m,
 		    struct virtio_net_hdr *h);
+/* What happened to a packet offered to a guest's receive ring. */
+enum vq_rx_result {
+	VQ_RX_DONE,	/* delivered */
+	VQ_RX_DROPPED,	/* dropped for a counted reason; go on */
+	VQ_RX_FULL,	/* no room (or the ring broke): stop the burst */
+};
+
+/* Deliver one packet, as it is, into the guest's ring. */
+typedef enum vq_rx_result (*vq_rx_one_fn)(struct vq *q, struct rte_mbuf *m,
+				   void *arg);
+
+/* Nothing for the receive side to fix: the fast path. */
+static inline bool
+vq_rx_plain(const struct rte_mbuf *m)
+{
+	return (m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG |
+			       RTE_MBUF_F_TX_UDP_SEG |
+			       RTE_MBUF_F_TX_IP_CKSUM)) == 0;
+}
+
 /*
- * Make m fit what the guest negotiated: finish checksums or segment it
- * in software. Returns the packets to deliver in out[] (m itself, or its
- * segments, which the caller frees), or a negative errno.
+ * Make m fit what the guest negotiated (finish checksums, segment it in
+ * software) and hand the result to one(). m itself is never modified.
  */
-int vq_prepare_rx(struct vq *q, struct rte_mbuf *m, struct rte_mbuf **out,
-		  unsigned int max);
+enum vq_rx_result vq_rx_deliver(struct vq *q, struct rte_mbuf *m, vq_rx_one_fn one,
+			 void *arg);
 
 /* A transmit chain being turned into an mbuf (vq_copy.c). */
 struct vq_tx {
@@ -220,6 +237,7 @@ vq_recycle(struct rte_mbuf *m)
 uint16_t vq_split_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vq_split_enqueue(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
 void vq_split_reap(struct vq *q);
+void vq_split_init(struct vq *q);
 uint16_t vq_packed_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vq_packed_enqueue(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
 void vq_packed_reap(struct vq *q);

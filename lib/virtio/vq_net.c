@@ -8,12 +8,15 @@
  *
  * Receive (mbuf -> guest): offloads the guest negotiated are passed on
  * in its header (partial checksum, TSO, UFO); the rest is finished here,
- * in software, on a private copy, because the mbuf may be shared with
- * other destinations or point into another guest's memory.
+ * in software: IPv4 header checksums, L4 checksums, TCP segmentation
+ * (IPv4 and IPv6) and UFO (IPv4 fragmentation), always on copies,
+ * because the mbuf may be shared with other destinations or point into
+ * another guest's memory.
  */
 #include <errno.h>
 #include <string.h>
 
+#include <rte_byteorder.h>
 #include <rte_ip.h>
 #include <rte_net.h>
 #include <rte_tcp.h>
@@ -136,56 +139,75 @@ vq_mbuf_to_hdr(const struct vq *q, const struct rte_mbuf *m,
 	}
 }
 
-/* The full L4 checksum: pseudo-header sum plus the segment's bytes. */
-static uint16_t
-l4_cksum(const struct rte_mbuf *m, uint32_t l4_off, uint16_t phdr, bool udp)
+/*
+ * The one's complement sum of len bytes of m from off, correct across
+ * segments of any length: a piece that starts at an odd offset has its
+ * (reduced) sum byte-swapped, as RFC 1071 allows.
+ */
+static uint32_t
+sum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len)
 {
-	uint16_t raw = 0;
-	uint32_t sum;
+	uint32_t sum = 0, done = 0;
 
-	rte_raw_cksum_mbuf(m, l4_off, m->pkt_len - l4_off, &raw);
-	sum = (uint32_t)phdr + raw;
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = ~sum & 0xffff;
-	/* UDP sends "no checksum" as 0, so a computed 0 is written 0xffff. */
-	return udp && sum == 0 ? 0xffff : (uint16_t)sum;
+	while (m != NULL && off >= m->data_len) {
+		off -= m->data_len;
+		m = m->next;
+	}
+	while (m != NULL && done < len) {
+		uint32_t n = RTE_MIN((uint32_t)(m->data_len - off), len - done);
+		uint16_t s = rte_raw_cksum(rte_pktmbuf_mtod_offset(m,
+					   const void *, off), n);
+
+		sum += (done & 1) ? rte_bswap16(s) : s;
+		done += n;
+		off = 0;
+		m = m->next;
+	}
+	return sum;
 }
 
-/* Finish the IPv4 header and L4 checksums of m (a private copy). */
+static uint16_t
+fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* Write the full L4 checksum of m (headers in its first segment). */
 static int
-finish_csum(struct rte_mbuf *m)
+fix_l4(struct rte_mbuf *m, bool udp)
 {
 	uint32_t l4_off = m->l2_len + m->l3_len;
-	uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK;
-	uint16_t *field, sum;
+	uint16_t *field, phdr, sum;
 
-	if (m->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_UDP_SEG))
-		l4 = (m->ol_flags & RTE_MBUF_F_TX_UDP_SEG) ?
-		     RTE_MBUF_F_TX_UDP_CKSUM : RTE_MBUF_F_TX_TCP_CKSUM;
-	if (l4_off + (l4 == RTE_MBUF_F_TX_TCP_CKSUM ? sizeof(struct rte_tcp_hdr)
-		      : sizeof(struct rte_udp_hdr)) > m->data_len)
-		return -EINVAL;	/* headers must be in the first segment */
+	if (l4_off + (udp ? sizeof(struct rte_udp_hdr) :
+		      sizeof(struct rte_tcp_hdr)) > m->data_len)
+		return -EINVAL;
 	field = rte_pktmbuf_mtod_offset(m, uint16_t *, l4_off +
-		(l4 == RTE_MBUF_F_TX_TCP_CKSUM ? TCP_CSUM_OFF : UDP_CSUM_OFF));
+					(udp ? UDP_CSUM_OFF : TCP_CSUM_OFF));
 	*field = 0;
-	if (m->ol_flags & RTE_MBUF_F_TX_IPV4) {
-		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m,
-				struct rte_ipv4_hdr *, m->l2_len);
-
-		ip->hdr_checksum = 0;
-		ip->hdr_checksum = rte_ipv4_cksum(ip);
-		sum = rte_ipv4_phdr_cksum(ip, 0);
-	} else {
-		const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m,
-				const struct rte_ipv6_hdr *, m->l2_len);
-
-		sum = rte_ipv6_phdr_cksum(ip, 0);
-	}
-	*field = l4_cksum(m, l4_off, sum, l4 == RTE_MBUF_F_TX_UDP_CKSUM);
-	m->ol_flags &= ~(RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG |
-			 RTE_MBUF_F_TX_UDP_SEG | RTE_MBUF_F_TX_IP_CKSUM);
+	if (m->ol_flags & RTE_MBUF_F_TX_IPV4)
+		phdr = rte_ipv4_phdr_cksum(rte_pktmbuf_mtod_offset(m,
+				const struct rte_ipv4_hdr *, m->l2_len), 0);
+	else
+		phdr = rte_ipv6_phdr_cksum(rte_pktmbuf_mtod_offset(m,
+				const struct rte_ipv6_hdr *, m->l2_len), 0);
+	sum = ~fold((uint32_t)phdr + sum_mbuf(m, l4_off,
+					     m->pkt_len - l4_off));
+	/* UDP sends "no checksum" as 0, so a computed 0 is written 0xffff. */
+	*field = udp && sum == 0 ? 0xffff : sum;
 	return 0;
+}
+
+static void
+fix_ip(struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m,
+			struct rte_ipv4_hdr *, m->l2_len);
+
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
 }
 
 static bool
@@ -198,80 +220,238 @@ guest_takes_gso(const struct vq *q, uint64_t ol)
 	return (ol & RTE_MBUF_F_TX_IPV6) ? q->guest_tso6 : q->guest_tso4;
 }
 
-/* Segment m in software into out[]; checksums finished per segment. */
-static int
-segment(struct vq *q, struct rte_mbuf *m, struct rte_mbuf **out,
-	unsigned int max)
+/* A private copy keeping the metadata the offloads need. */
+static struct rte_mbuf *
+private_copy(struct vq *q, const struct rte_mbuf *m)
 {
-	int k, i;
+	struct rte_mbuf *c = rte_pktmbuf_copy(m, q->mp, 0, UINT32_MAX);
 
-	q->gso.gso_size = m->l2_len + m->l3_len + m->l4_len + m->tso_segsz;
-	q->gso.flag = 0;
-	k = rte_gso_segment(m, &q->gso, out, (uint16_t)max);
-	if (k <= 0) {
-		q->stats.drops[VQ_DROP_GSO]++;
-		return -1;
-	}
-	for (i = 0; i < k; i++) {
-		out[i]->ol_flags = m->ol_flags & ~(RTE_MBUF_F_TX_TCP_SEG |
-						   RTE_MBUF_F_TX_UDP_SEG);
-		out[i]->l2_len = m->l2_len;
-		out[i]->l3_len = m->l3_len;
-		out[i]->l4_len = m->l4_len;
-		if ((out[i]->ol_flags & RTE_MBUF_F_TX_L4_MASK) == 0)
-			out[i]->ol_flags |= (m->ol_flags &
-					     RTE_MBUF_F_TX_UDP_SEG) ?
-					    RTE_MBUF_F_TX_UDP_CKSUM :
-					    RTE_MBUF_F_TX_TCP_CKSUM;
-		if (finish_csum(out[i]) < 0) {
-			rte_pktmbuf_free_bulk(out, k);
-			q->stats.drops[VQ_DROP_GSO]++;
-			return -1;
-		}
-	}
-	q->stats.sw_gso++;
-	return k;
-}
-
-int
-vq_prepare_rx(struct vq *q, struct rte_mbuf *m, struct rte_mbuf **out,
-	      unsigned int max)
-{
-	uint64_t ol = m->ol_flags;
-	struct rte_mbuf *c;
-
-	if (likely((ol & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG |
-			  RTE_MBUF_F_TX_UDP_SEG)) == 0)) {
-		out[0] = m;
-		return 1;
-	}
-	if (ol & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_UDP_SEG)) {
-		if (guest_takes_gso(q, ol)) {
-			out[0] = m;
-			return 1;
-		}
-		return segment(q, m, out, max);
-	}
-	if (q->guest_csum) {
-		out[0] = m;
-		return 1;
-	}
-	/* The guest wants finished checksums: fix a copy, never m. */
-	c = rte_pktmbuf_copy(m, q->mp, 0, UINT32_MAX);
 	if (c == NULL) {
 		q->stats.drops[VQ_DROP_NO_MBUF]++;
-		return -1;
+		return NULL;
 	}
-	c->ol_flags = ol;
+	c->ol_flags = m->ol_flags & ~RTE_MBUF_F_EXTERNAL;
 	c->l2_len = m->l2_len;
 	c->l3_len = m->l3_len;
 	c->l4_len = m->l4_len;
-	if (finish_csum(c) < 0) {
-		rte_pktmbuf_free(c);
-		q->stats.drops[VQ_DROP_BAD_HDR]++;
-		return -1;
+	c->tso_segsz = m->tso_segsz;
+	return c;
+}
+
+/* Append len bytes of src from off to the chain dst. */
+static int
+append_from(struct vq *q, struct rte_mbuf *dst, const struct rte_mbuf *src,
+	    uint32_t off, uint32_t len)
+{
+	while (src != NULL && off >= src->data_len) {
+		off -= src->data_len;
+		src = src->next;
 	}
-	q->stats.sw_csum++;
-	out[0] = c;
-	return 1;
+	while (src != NULL && len > 0) {
+		uint32_t n = RTE_MIN((uint32_t)(src->data_len - off), len);
+
+		if (vq_copy_to_mbuf(q, dst, rte_pktmbuf_mtod_offset(src,
+				    const uint8_t *, off), n) < 0)
+			return -ENOMEM;
+		len -= n;
+		off = 0;
+		src = src->next;
+	}
+	return len == 0 ? 0 : -EINVAL;
+}
+
+/* The first hlen bytes of m (headers) into a new mbuf, same metadata. */
+static struct rte_mbuf *
+headers_of(struct vq *q, const struct rte_mbuf *m, uint32_t hlen)
+{
+	struct rte_mbuf *s = rte_pktmbuf_alloc(q->mp);
+
+	if (s == NULL)
+		return NULL;
+	if (append_from(q, s, m, 0, hlen) < 0) {
+		rte_pktmbuf_free(s);
+		return NULL;
+	}
+	s->ol_flags = m->ol_flags & (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6);
+	s->l2_len = m->l2_len;
+	s->l3_len = m->l3_len;
+	s->l4_len = m->l4_len;
+	return s;
+}
+
+/*
+ * TCP segmentation in software, IPv4 and IPv6: each segment gets the
+ * headers with its length, IP id, sequence number and flags fixed, and
+ * full checksums, and is handed to one() as soon as it is built.
+ */
+static enum vq_rx_result
+sw_tso(struct vq *q, const struct rte_mbuf *m, vq_rx_one_fn one, void *arg)
+{
+	uint32_t hlen = m->l2_len + m->l3_len + m->l4_len;
+	uint32_t plen = m->pkt_len - hlen, mss = m->tso_segsz, off = 0;
+	const struct rte_tcp_hdr *t0;
+	uint8_t hdrs[256];
+	uint32_t seq0;
+	uint16_t id0 = 0, k = 0;
+	bool v4 = (m->ol_flags & RTE_MBUF_F_TX_IPV4) != 0;
+
+	t0 = rte_pktmbuf_read(m, m->l2_len + m->l3_len, sizeof(*t0), hdrs);
+	if (mss == 0 || hlen > sizeof(hdrs) || hlen > m->pkt_len ||
+	    t0 == NULL) {
+		q->stats.drops[VQ_DROP_GSO]++;
+		return VQ_RX_DROPPED;
+	}
+	seq0 = rte_be_to_cpu_32(t0->sent_seq);
+	if (v4) {
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_read(m, m->l2_len,
+				sizeof(*ip), hdrs);
+
+		id0 = rte_be_to_cpu_16(ip->packet_id);
+	}
+	q->stats.sw_gso++;
+	do {
+		uint32_t n = RTE_MIN(mss, plen - off);
+		struct rte_mbuf *s = headers_of(q, m, hlen);
+		struct rte_tcp_hdr *tcp;
+		enum vq_rx_result r;
+
+		if (s == NULL || append_from(q, s, m, hlen + off, n) < 0) {
+			rte_pktmbuf_free(s);
+			q->stats.drops[VQ_DROP_NO_MBUF]++;
+			return VQ_RX_DROPPED;
+		}
+		tcp = rte_pktmbuf_mtod_offset(s, struct rte_tcp_hdr *,
+					      m->l2_len + m->l3_len);
+		tcp->sent_seq = rte_cpu_to_be_32(seq0 + off);
+		if (off + n < plen)
+			tcp->tcp_flags &= ~(RTE_TCP_FIN_FLAG | RTE_TCP_PSH_FLAG);
+		if (off > 0)
+			tcp->tcp_flags &= ~RTE_TCP_CWR_FLAG;
+		if (v4) {
+			struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(s,
+					struct rte_ipv4_hdr *, m->l2_len);
+
+			ip->total_length = rte_cpu_to_be_16(m->l3_len +
+							    m->l4_len + n);
+			ip->packet_id = rte_cpu_to_be_16(id0 + k);
+			fix_ip(s);
+		} else {
+			struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(s,
+					struct rte_ipv6_hdr *, m->l2_len);
+
+			ip->payload_len = rte_cpu_to_be_16(m->l3_len -
+					sizeof(*ip) + m->l4_len + n);
+		}
+		fix_l4(s, false);
+		s->ol_flags = 0;
+		r = one(q, s, arg);
+		rte_pktmbuf_free(s);
+		if (r != VQ_RX_DONE)
+			return r;
+		off += n;
+		k++;
+	} while (off < plen);
+	return VQ_RX_DONE;
+}
+
+/*
+ * UDP "segmentation" (UFO) is IPv4 fragmentation of one datagram: its
+ * checksum is computed whole, then it is cut on 8-byte boundaries.
+ */
+static enum vq_rx_result
+sw_ufo(struct vq *q, const struct rte_mbuf *m, vq_rx_one_fn one, void *arg)
+{
+	uint32_t ip_off = m->l2_len, frag, off = 0, plen;
+	struct rte_mbuf *c;
+	enum vq_rx_result r = VQ_RX_DONE;
+
+	if ((m->ol_flags & RTE_MBUF_F_TX_IPV4) == 0 || m->tso_segsz < 8) {
+		q->stats.drops[VQ_DROP_GSO]++;
+		return VQ_RX_DROPPED;
+	}
+	c = private_copy(q, m);
+	if (c == NULL)
+		return VQ_RX_DROPPED;
+	if (fix_l4(c, true) < 0) {
+		rte_pktmbuf_free(c);
+		q->stats.drops[VQ_DROP_GSO]++;
+		return VQ_RX_DROPPED;
+	}
+	q->stats.sw_gso++;
+	plen = c->pkt_len - ip_off - c->l3_len;
+	frag = m->tso_segsz & ~7u;
+	do {
+		uint32_t n = RTE_MIN(frag, plen - off);
+		struct rte_mbuf *s = headers_of(q, c, ip_off + c->l3_len);
+		struct rte_ipv4_hdr *ip;
+
+		if (s == NULL ||
+		    append_from(q, s, c, ip_off + c->l3_len + off, n) < 0) {
+			rte_pktmbuf_free(s);
+			q->stats.drops[VQ_DROP_NO_MBUF]++;
+			r = VQ_RX_DROPPED;
+			break;
+		}
+		ip = rte_pktmbuf_mtod_offset(s, struct rte_ipv4_hdr *, ip_off);
+		ip->total_length = rte_cpu_to_be_16(c->l3_len + n);
+		ip->fragment_offset = rte_cpu_to_be_16((off / 8) |
+			(off + n < plen ? RTE_IPV4_HDR_MF_FLAG : 0));
+		fix_ip(s);
+		s->ol_flags = 0;
+		r = one(q, s, arg);
+		rte_pktmbuf_free(s);
+		off += n;
+	} while (r == VQ_RX_DONE && off < plen);
+	rte_pktmbuf_free(c);
+	return r;
+}
+
+/* Checksums the guest cannot take, finished on a private copy. */
+static enum vq_rx_result
+fix_csum(struct vq *q, const struct rte_mbuf *m, vq_rx_one_fn one, void *arg)
+{
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK;
+	struct rte_mbuf *c = private_copy(q, m);
+	enum vq_rx_result r;
+
+	if (c == NULL)
+		return VQ_RX_DROPPED;
+	if ((c->ol_flags & RTE_MBUF_F_TX_IP_CKSUM) &&
+	    (c->ol_flags & RTE_MBUF_F_TX_IPV4)) {
+		fix_ip(c);
+		c->ol_flags &= ~RTE_MBUF_F_TX_IP_CKSUM;
+	}
+	if (l4 != 0 && !q->guest_csum &&
+	    (c->ol_flags & (RTE_MBUF_F_TX_TCP_SEG |
+			    RTE_MBUF_F_TX_UDP_SEG)) == 0) {
+		if (fix_l4(c, l4 == RTE_MBUF_F_TX_UDP_CKSUM) < 0) {
+			rte_pktmbuf_free(c);
+			q->stats.drops[VQ_DROP_BAD_HDR]++;
+			return VQ_RX_DROPPED;
+		}
+		c->ol_flags &= ~RTE_MBUF_F_TX_L4_MASK;
+		q->stats.sw_csum++;
+	}
+	r = one(q, c, arg);
+	rte_pktmbuf_free(c);
+	return r;
+}
+
+enum vq_rx_result
+vq_rx_deliver(struct vq *q, struct rte_mbuf *m, vq_rx_one_fn one, void *arg)
+{
+	uint64_t ol = m->ol_flags;
+	bool ip_fix = (ol & RTE_MBUF_F_TX_IP_CKSUM) &&
+		      (ol & RTE_MBUF_F_TX_IPV4);
+
+	if (ol & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_UDP_SEG)) {
+		if (!guest_takes_gso(q, ol))
+			return (ol & RTE_MBUF_F_TX_UDP_SEG) ?
+			       sw_ufo(q, m, one, arg) : sw_tso(q, m, one, arg);
+	} else if ((ol & RTE_MBUF_F_TX_L4_MASK) != 0 && !q->guest_csum) {
+		return fix_csum(q, m, one, arg);
+	}
+	if (ip_fix)
+		return fix_csum(q, m, one, arg);
+	return one(q, m, arg);
 }

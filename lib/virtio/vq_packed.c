@@ -199,10 +199,20 @@ guest_wants_call(struct vq *q, uint16_t old_pos, bool old_wrap)
 	return need_event(off, q->vr->last_used_idx, old);
 }
 
+/* Mark the used descriptors publish() just wrote. */
 static void
-log_desc(struct vq *q, const struct vring_packed_desc *d)
+log_published(struct vq *q)
 {
-	vhu_log_write(q->dp, vhu_hva_to_gpa(q->dp->mem, d), sizeof(*d));
+	uint16_t pos = q->vr->last_used_idx, i;
+	bool wrap = q->vr->used_wrap;
+
+	for (i = 0; i < q->nused; i++) {
+		const struct vring_packed_desc *d = &ring(q)[pos];
+
+		vhu_log_write(q->dp, vhu_hva_to_gpa(q->dp->mem, d),
+			      sizeof(*d));
+		advance(q, &pos, &wrap, q->used[i].ndesc);
+	}
 }
 
 /* Write the collected used entries; the first one's flags last. */
@@ -230,11 +240,12 @@ publish(struct vq *q)
 		} else {
 			__atomic_store_n(&d->flags, f, __ATOMIC_RELEASE);
 		}
-		if (unlikely(q->dp->log_all))
-			log_desc(q, d);
 		advance(q, &pos, &wrap, q->used[i].ndesc);
 	}
 	__atomic_store_n(&first->flags, first_flags, __ATOMIC_RELEASE);
+	/* Marked after the writes: a migration pass copies what we wrote. */
+	if (unlikely(q->dp->log_all))
+		log_published(q);
 	{
 		uint16_t old_pos = vr->last_used_idx;
 
@@ -257,6 +268,16 @@ used_add(struct vq *q, uint16_t id, uint16_t ndesc, uint32_t len)
 	u->len = len;
 }
 
+/*
+ * In-order bookkeeping counts buffers taken modulo the ring size (packed
+ * rings need not be a power of two), so a sequence number is its slot.
+ */
+static inline uint16_t
+seq_next(const struct vq *q, uint16_t seq)
+{
+	return seq + 1 == q->size ? 0 : seq + 1;
+}
+
 /* A transmit buffer is done; in-order rings keep their order. */
 static inline void
 tx_done(struct vq *q, uint16_t seq, uint16_t id, uint16_t ndesc)
@@ -265,8 +286,7 @@ tx_done(struct vq *q, uint16_t seq, uint16_t id, uint16_t ndesc)
 		used_add(q, id, ndesc, 0);
 		return;
 	}
-	q->pend[seq & q->mask] = (struct vq_pend){ .id = id, .ndesc = ndesc,
-						   .done = 1 };
+	q->pend[seq] = (struct vq_pend){ .id = id, .ndesc = ndesc, .done = 1 };
 }
 
 /* In-order rings: finished entries, oldest first, up to seq_end. */
@@ -274,13 +294,13 @@ static void
 flush_in_order(struct vq *q, uint16_t seq_end)
 {
 	while (q->pend_head != seq_end && q->nused < RTE_DIM(q->used)) {
-		struct vq_pend *p = &q->pend[q->pend_head & q->mask];
+		struct vq_pend *p = &q->pend[q->pend_head];
 
 		if (!p->done)
 			break;
 		q->used[q->nused++] = *p;
 		p->done = 0;
-		q->pend_head++;
+		q->pend_head = seq_next(q, q->pend_head);
 	}
 }
 
@@ -338,9 +358,8 @@ tx_one(struct vq *q, struct vq_tx *t, uint16_t *ndesc, uint16_t *id,
 		    (flags & VRING_DESC_F_WRITE) == 0 &&
 		    vq_tx_lend(q, t, addr, len, c.id, c.id, seq)) {
 			if (q->pend != NULL)
-				q->pend[seq & q->mask] =
-					(struct vq_pend){ .id = c.id,
-							  .ndesc = 1 };
+				q->pend[seq] = (struct vq_pend){ .id = c.id,
+								 .ndesc = 1 };
 			*zc = true;
 			break;
 		}
@@ -380,7 +399,7 @@ vq_packed_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 		struct vq_tx t;
 		bool zc;
 
-		rte_prefetch0(&ring(q)[(vr->last_avail_idx + 4) & q->mask]);
+		rte_prefetch0(&ring(q)[(vr->last_avail_idx + 4) % q->size]);
 		vq_tx_begin(&t, m);
 		r = tx_one(q, &t, &ndesc, &id, &zc, seq);
 		if (r == VQ_TX_STOP || r == VQ_TX_BROKEN) {
@@ -389,7 +408,7 @@ vq_packed_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 		}
 		advance(q, &vr->last_avail_idx, &vr->avail_wrap,
 			zc ? 1 : ndesc);
-		q->seq++;
+		q->seq = seq_next(q, q->seq);
 		if (!zc)
 			tx_done(q, seq, id, ndesc);
 		if (unlikely(r != VQ_TX_PACKET || !enabled)) {
@@ -398,7 +417,9 @@ vq_packed_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 			vq_recycle(m);
 			continue;
 		}
-		if (!zc)
+		if (zc)
+			q->stats.zc_packets++;
+		else
 			q->stats.copy_packets++;
 		q->stats.packets++;
 		q->stats.bytes += m->pkt_len;
@@ -444,8 +465,8 @@ rx_fill(struct vq *q, uint16_t pos, bool wrap, struct vq_rx *rx,
 	return w;
 }
 
-static bool
-rx_one(struct vq *q, struct rte_mbuf *m)
+static enum vq_rx_result
+rx_one(struct vq *q, struct rte_mbuf *m, void *arg __rte_unused)
 {
 	struct virtio_net_hdr_mrg_rxbuf hdr;
 	struct vhu_vring *vr = q->vr;
@@ -453,6 +474,8 @@ rx_one(struct vq *q, struct rte_mbuf *m)
 	bool wrap = vr->avail_wrap;
 	struct vq_rx rx;
 
+	if (q->nused > RTE_DIM(q->used) / 2)
+		publish(q);	/* room for a packet of many buffers */
 	memset(&hdr, 0, sizeof(hdr));
 	vq_mbuf_to_hdr(q, m, &hdr.hdr);
 	vq_rx_begin(q, &rx, m);
@@ -463,7 +486,7 @@ rx_one(struct vq *q, struct rte_mbuf *m)
 
 		if (q->nused == RTE_DIM(q->used)) {
 			q->nused = first_used;
-			return false;
+			return VQ_RX_FULL;
 		}
 		w = rx_fill(q, pos, wrap, &rx, &id, &ndesc, &written);
 		if (w == VQ_OK && q->mrg_rxbuf && rx.want > 0) {
@@ -475,7 +498,7 @@ rx_one(struct vq *q, struct rte_mbuf *m)
 			q->nused = first_used;	/* nothing consumed */
 			if (w == VQ_BAD)
 				q->stats.drops[VQ_DROP_BAD_DESC]++;
-			return false;
+			return VQ_RX_FULL;
 		}
 		used_add(q, id, ndesc, written);
 		advance(q, &pos, &wrap, ndesc);
@@ -486,43 +509,35 @@ rx_one(struct vq *q, struct rte_mbuf *m)
 	if (unlikely(rx.left > 0 || rx.want > 0)) {
 		q->used[q->nused - 1].len = 0;
 		q->stats.drops[VQ_DROP_TOO_BIG]++;
-		return true;
+		return VQ_RX_DROPPED;
 	}
 	hdr.num_buffers = nbuf;
 	vq_rx_write_hdr(q, &rx, &hdr);
 	q->stats.packets++;
 	q->stats.bytes += m->pkt_len;
-	return true;
+	return VQ_RX_DONE;
 }
 
 uint16_t
 vq_packed_enqueue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct rte_mbuf *segs[VQ_BURST_MAX];
-	uint16_t i, delivered = 0;
+	uint16_t i, taken = 0;
 
 	for (i = 0; i < n && !q->broken; i++) {
-		bool ok = true;
-		int k, j;
+		enum vq_rx_result r = likely(vq_rx_plain(pkts[i])) ?
+			rx_one(q, pkts[i], NULL) :
+			vq_rx_deliver(q, pkts[i], rx_one, NULL);
 
-		if (q->nused > RTE_DIM(q->used) / 2)
-			publish(q);
-		k = vq_prepare_rx(q, pkts[i], segs, RTE_DIM(segs));
-		if (k < 0)
-			continue;
-		for (j = 0; j < k && ok; j++)
-			ok = rx_one(q, segs[j]);
-		if (segs[0] != pkts[i])
-			rte_pktmbuf_free_bulk(segs, k);
-		if (!ok) {
+		if (r == VQ_RX_FULL) {
 			if (!q->broken)
 				q->stats.drops[VQ_DROP_NO_BUFFER] += n - i;
+			i++;	/* counted already, as bad_desc or no_buffer */
 			break;
 		}
-		delivered++;
+		taken++;	/* delivered, or dropped for its own fault */
 	}
 	if (q->broken && i < n)
 		q->stats.drops[VQ_DROP_BROKEN] += n - i;
 	publish(q);
-	return delivered;
+	return taken;
 }

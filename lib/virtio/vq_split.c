@@ -123,6 +123,19 @@ chain_next(struct vq *q, struct chain *c, uint64_t *addr, uint32_t *len,
 	return 1;
 }
 
+void
+vq_split_init(struct vq *q)
+{
+	/* We poll: without EVENT_IDX the guest need not notify us. */
+	if (q->event_idx)
+		return;
+	__atomic_fetch_or(&used(q)->flags, VRING_USED_F_NO_NOTIFY,
+			  __ATOMIC_RELAXED);
+	if (q->dp->log_all)
+		vhu_log_used(q->vr, offsetof(struct vring_used, flags),
+			     sizeof(uint16_t));
+}
+
 /* ---- used ring ---------------------------------------------------- */
 
 static inline int
@@ -339,7 +352,9 @@ vq_split_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 			vq_recycle(m);	/* a lent buffer returns here */
 			continue;
 		}
-		if (!zc)
+		if (zc)
+			q->stats.zc_packets++;
+		else
 			q->stats.copy_packets++;
 		q->stats.packets++;
 		q->stats.bytes += m->pkt_len;
@@ -382,15 +397,18 @@ rx_fill(struct vq *q, uint16_t head, struct vq_rx *rx, uint32_t *written)
  * mergeable buffers into as many as it takes. Returns false (nothing
  * consumed) when the guest has not posted enough buffers.
  */
-static bool
-rx_one(struct vq *q, struct rte_mbuf *m, uint16_t avail_end)
+static enum vq_rx_result
+rx_one(struct vq *q, struct rte_mbuf *m, void *arg)
 {
+	uint16_t avail_end = *(const uint16_t *)arg;
 	struct virtio_net_hdr_mrg_rxbuf hdr;
 	struct vq_rx rx;
 	uint16_t pos = q->vr->last_avail_idx;
 	uint16_t nbuf = 0, first_used = q->nused;
 	uint32_t written;
 
+	if (q->nused > RTE_DIM(q->used) / 2)
+		publish(q);	/* room for a packet of many buffers */
 	memset(&hdr, 0, sizeof(hdr));
 	vq_mbuf_to_hdr(q, m, &hdr.hdr);
 	vq_rx_begin(q, &rx, m);
@@ -400,7 +418,7 @@ rx_one(struct vq *q, struct rte_mbuf *m, uint16_t avail_end)
 
 		if (pos == avail_end || q->nused == RTE_DIM(q->used)) {
 			q->nused = first_used;	/* not consumed after all */
-			return false;
+			return VQ_RX_FULL;
 		}
 		head = avail(q)->ring[pos & q->mask];
 		if (unlikely(head >= q->size)) {
@@ -418,7 +436,7 @@ rx_one(struct vq *q, struct rte_mbuf *m, uint16_t avail_end)
 			q->nused = first_used;
 			if (w == VQ_BAD)
 				q->stats.drops[VQ_DROP_BAD_DESC]++;
-			return false;
+			return VQ_RX_FULL;
 		}
 		q->used[q->nused].id = head;
 		q->used[q->nused++].len = written;
@@ -430,20 +448,19 @@ rx_one(struct vq *q, struct rte_mbuf *m, uint16_t avail_end)
 		/* One chain, too small: give it back empty. */
 		q->used[q->nused - 1].len = 0;
 		q->stats.drops[VQ_DROP_TOO_BIG]++;
-		return true;
+		return VQ_RX_DROPPED;
 	}
 	hdr.num_buffers = nbuf;
 	vq_rx_write_hdr(q, &rx, &hdr);
 	q->stats.packets++;
 	q->stats.bytes += m->pkt_len;
-	return true;
+	return VQ_RX_DONE;
 }
 
 uint16_t
 vq_split_enqueue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct rte_mbuf *segs[VQ_BURST_MAX];
-	uint16_t avail_end, i, delivered = 0;
+	uint16_t avail_end, i, taken = 0;
 
 	avail_end = __atomic_load_n(&avail(q)->idx, __ATOMIC_ACQUIRE);
 	if (unlikely((uint16_t)(avail_end - q->vr->last_avail_idx) >
@@ -453,27 +470,20 @@ vq_split_enqueue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 		return 0;
 	}
 	for (i = 0; i < n && !q->broken; i++) {
-		int k, j;
-		bool ok = true;
+		enum vq_rx_result r = likely(vq_rx_plain(pkts[i])) ?
+			rx_one(q, pkts[i], &avail_end) :
+			vq_rx_deliver(q, pkts[i], rx_one, &avail_end);
 
-		if (q->nused > RTE_DIM(q->used) / 2)
-			publish(q);
-		k = vq_prepare_rx(q, pkts[i], segs, RTE_DIM(segs));
-		if (k < 0)
-			continue;	/* counted by vq_prepare_rx */
-		for (j = 0; j < k && ok; j++)
-			ok = rx_one(q, segs[j], avail_end);
-		if (segs[0] != pkts[i])
-			rte_pktmbuf_free_bulk(segs, k);
-		if (!ok) {
+		if (r == VQ_RX_FULL) {
 			if (!q->broken)
 				q->stats.drops[VQ_DROP_NO_BUFFER] += n - i;
+			i++;	/* counted already, as bad_desc or no_buffer */
 			break;
 		}
-		delivered++;
+		taken++;	/* delivered, or dropped for its own fault */
 	}
 	if (q->broken && i < n)
 		q->stats.drops[VQ_DROP_BROKEN] += n - i;
 	publish(q);
-	return delivered;
+	return taken;
 }

@@ -48,6 +48,12 @@ snapshot_features(struct vq *q)
 	q->guest_tso4 = has(f, VHU_NET_F_GUEST_TSO4);
 	q->guest_tso6 = has(f, VHU_NET_F_GUEST_TSO6);
 	q->guest_ufo = has(f, VHU_NET_F_GUEST_UFO);
+	q->host_offloads =
+		(has(f, VHU_NET_F_CSUM) ? VQ_HOST_CSUM : 0) |
+		(has(f, VHU_NET_F_HOST_TSO4) ? VQ_HOST_TSO4 : 0) |
+		(has(f, VHU_NET_F_HOST_TSO6) ? VQ_HOST_TSO6 : 0) |
+		(has(f, VHU_NET_F_HOST_ECN) ? VQ_HOST_ECN : 0) |
+		(has(f, VHU_NET_F_HOST_UFO) ? VQ_HOST_UFO : 0);
 	q->hdr_len = q->mrg_rxbuf || has(f, VHU_F_VERSION_1) ?
 		     VQ_HDR_LEN_MRG : VQ_HDR_LEN_LEGACY;
 }

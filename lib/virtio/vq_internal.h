@@ -24,6 +24,13 @@
 #define VQ_HDR_LEN_MRG		12
 #define VQ_HDR_LEN_LEGACY	10
 
+/* Transmit offloads the guest negotiated, so may request (host_offloads). */
+#define VQ_HOST_CSUM		(1u << 0)	/* VIRTIO_NET_F_CSUM */
+#define VQ_HOST_TSO4		(1u << 1)
+#define VQ_HOST_TSO6		(1u << 2)
+#define VQ_HOST_ECN		(1u << 3)
+#define VQ_HOST_UFO		(1u << 4)
+
 /*
  * Used entries collected before they are written out. Publishing early
  * once half full leaves room for one packet of many merged buffers.
@@ -85,6 +92,7 @@ struct vq {
 	bool guest_tso4;
 	bool guest_tso6;
 	bool guest_ufo;
+	uint8_t host_offloads;	/* VQ_HOST_*: what the guest may ask for */
 	bool broken;
 
 	/* zero-copy dequeue */

@@ -69,40 +69,74 @@ csum_request(const struct virtio_net_hdr *h, struct rte_mbuf *m,
 	return 0;
 }
 
+/*
+ * The offload a GSO type needs negotiated, and the L3 (TX_IPV4/IPV6
+ * flag) and L4 it applies to; 0 for a type virtio-net does not define.
+ */
+static unsigned int
+gso_rule(uint8_t gso, uint64_t *l3, uint32_t *l4)
+{
+	switch (gso) {
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		*l3 = RTE_MBUF_F_TX_IPV4;
+		*l4 = RTE_PTYPE_L4_TCP;
+		return VQ_HOST_TSO4;
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		*l3 = RTE_MBUF_F_TX_IPV6;
+		*l4 = RTE_PTYPE_L4_TCP;
+		return VQ_HOST_TSO6;
+	case VIRTIO_NET_HDR_GSO_UDP:
+		*l3 = RTE_MBUF_F_TX_IPV4;	/* UFO: IPv4 fragmentation */
+		*l4 = RTE_PTYPE_L4_UDP;
+		return VQ_HOST_UFO;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * A guest's transmit header as mbuf offload requests. A request the guest
+ * did not negotiate (CSUM, HOST_TSO4/6, HOST_ECN, HOST_UFO), or one that
+ * does not match the frame, is -EINVAL: the packet is dropped as bad_hdr.
+ */
 int
 vq_hdr_to_mbuf(struct vq *q, const struct virtio_net_hdr *h,
 	       struct rte_mbuf *m)
 {
 	uint8_t gso = h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
-	uint32_t ptype;
+	unsigned int need = 0;
+	uint32_t ptype, l4 = 0;
+	uint64_t l3 = 0;
 
-	(void)q;
-	if (likely(h->flags == 0 && gso == VIRTIO_NET_HDR_GSO_NONE))
+	if (likely(h->flags == 0 && h->gso_type == VIRTIO_NET_HDR_GSO_NONE))
 		return 0;
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		need |= VQ_HOST_CSUM;
+	if (h->gso_type & VIRTIO_NET_HDR_GSO_ECN)
+		need |= VQ_HOST_ECN;
+	if (gso != VIRTIO_NET_HDR_GSO_NONE) {
+		unsigned int tso = gso_rule(gso, &l3, &l4);
+
+		/* Segmentation needs a checksum request and a size. */
+		if (tso == 0 || h->gso_size == 0 ||
+		    (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) == 0)
+			return -EINVAL;
+		need |= tso;
+	} else if (h->gso_type & VIRTIO_NET_HDR_GSO_ECN) {
+		return -EINVAL;		/* ECN only qualifies a TCP GSO type */
+	}
+	if ((q->host_offloads & need) != need)
+		return -EINVAL;
 	parse(m, &ptype);
 	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0 &&
 	    csum_request(h, m, ptype) < 0)
 		return -EINVAL;
 	if (gso == VIRTIO_NET_HDR_GSO_NONE)
 		return 0;
-	/* Segmentation needs the checksum request and a segment size. */
-	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) == 0 || h->gso_size == 0)
+	if (l3_flag(ptype) != l3 || (ptype & RTE_PTYPE_L4_MASK) != l4)
 		return -EINVAL;
-	switch (gso) {
-	case VIRTIO_NET_HDR_GSO_TCPV4:
-	case VIRTIO_NET_HDR_GSO_TCPV6:
-		if ((ptype & RTE_PTYPE_L4_MASK) != RTE_PTYPE_L4_TCP)
-			return -EINVAL;
-		m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
-		break;
-	case VIRTIO_NET_HDR_GSO_UDP:
-		if ((ptype & RTE_PTYPE_L4_MASK) != RTE_PTYPE_L4_UDP)
-			return -EINVAL;
-		m->ol_flags |= RTE_MBUF_F_TX_UDP_SEG;
-		break;
-	default:
-		return -EINVAL;
-	}
+	m->ol_flags |= l4 == RTE_PTYPE_L4_UDP ? RTE_MBUF_F_TX_UDP_SEG :
+						RTE_MBUF_F_TX_TCP_SEG;
 	m->tso_segsz = h->gso_size;
 	return 0;
 }

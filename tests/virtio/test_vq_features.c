@@ -37,6 +37,13 @@
 #define GCSUM		VHU_BIT(VHU_NET_F_GUEST_CSUM)
 #define GTSO4		VHU_BIT(VHU_NET_F_GUEST_TSO4)
 #define GTSO6		VHU_BIT(VHU_NET_F_GUEST_TSO6)
+#define HCSUM		VHU_BIT(VHU_NET_F_CSUM)
+#define HTSO4		VHU_BIT(VHU_NET_F_HOST_TSO4)
+#define HTSO6		VHU_BIT(VHU_NET_F_HOST_TSO6)
+#define HECN		VHU_BIT(VHU_NET_F_HOST_ECN)
+#define HUFO		VHU_BIT(VHU_NET_F_HOST_UFO)
+/* Every transmit offload a guest may ask for. */
+#define HOST_ALL	(HCSUM | HTSO4 | HTSO6 | HECN | HUFO)
 
 #define RING		256
 #define MEM_SIZE	(64ULL << 20)
@@ -967,7 +974,7 @@ guest_to_guest(bool packed)
 	struct fx a, b;
 
 	rng_seed(30, "guest_to_guest");
-	fx_open(&a, packed, V1 | IND, RING, true);
+	fx_open(&a, packed, V1 | IND | HCSUM | HTSO4, RING, true);
 	fx_open(&b, packed, V1 | MRG, RING, false);
 	for (round = 0; round < 40; round++) {
 		uint32_t n = rnd_in(1, 48), lent = 0, len[48], nbuf[48];
@@ -1854,8 +1861,9 @@ struct txo {
  * and l4 lengths; GSO TCPV4/TCPV6 (ECN too) with gso_size becomes
  * RTE_MBUF_F_TX_TCP_SEG and tso_segsz; lent or copied alike. Invalid
  * requests (csum_start or csum_offset wrong, GSO without NEEDS_CSUM or
- * without gso_size, an unknown gso_type, TCP GSO on UDP) are dropped as
- * BAD_HDR between the valid ones, and their buffers still come back.
+ * without gso_size, an unknown gso_type, TCP GSO on UDP, TCPV4 on IPv6
+ * and TCPV6 on IPv4, UDP GSO on TCP, ECN without a GSO type) are dropped
+ * as BAD_HDR between the valid ones, and their buffers still come back.
  */
 static void
 tx_offloads(bool packed)
@@ -1882,6 +1890,14 @@ tx_offloads(bool packed)
 		  0, 0, 0, 1, false },
 		{ false, false, 20000, NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4,
 		  1448, 0, 0, 1, false },
+		{ true, true, 20000, NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4,
+		  1440, 0, 0, 1, false },
+		{ false, true, 20000, NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6,
+		  1448, 0, 0, 1, false },
+		{ false, true, 20000, NEEDS_CSUM, VIRTIO_NET_HDR_GSO_UDP,
+		  1448, 0, 0, 1, false },
+		{ false, true, 1000, 0, VIRTIO_NET_HDR_GSO_ECN, 0, 0, 0, 1,
+		  false },
 		{ true, true, 100, 0, 0, 0, 0, 0, 1, true },
 	};
 	static uint8_t frames[RTE_DIM(c)][20100];
@@ -1889,7 +1905,7 @@ tx_offloads(bool packed)
 	uint32_t i, k = 0, len[RTE_DIM(c)], nvalid = 0;
 	struct fx f;
 
-	fx_open(&f, packed, V1, RING, true);
+	fx_open(&f, packed, V1 | HOST_ALL, RING, true);
 	for (i = 0; i < RTE_DIM(c); i++) {
 		uint32_t l3 = l3_len(c[i].v6);
 		uint32_t co = c[i].tcp ? TCP_CSUM_OFF : UDP_CSUM_OFF;
@@ -1945,6 +1961,73 @@ tx_offloads(bool packed)
 	fx_close(&f);
 }
 BOTH(tx_offloads)
+
+/*
+ * Each transmit offload is honoured only when the guest negotiated it: a
+ * checksum request needs CSUM, TCPV4 GSO HOST_TSO4, TCPV6 HOST_TSO6, the
+ * ECN bit HOST_ECN, UDP GSO HOST_UFO. With every bit but the one a header
+ * needs it is BAD_HDR; with all of them the same header goes through.
+ */
+static void
+tx_offloads_negotiated(bool packed)
+{
+	static const struct {
+		uint64_t need;
+		struct txo c;
+	} r[] = {
+		{ HCSUM, { false, true, 1000, NEEDS_CSUM, 0, 0, 0, 0, 1,
+			   true } },
+		{ HCSUM, { true, false, 1000, NEEDS_CSUM, 0, 0, 0, 0, 1,
+			   true } },
+		{ HTSO4, { false, true, 20000, NEEDS_CSUM,
+			   VIRTIO_NET_HDR_GSO_TCPV4, 1448, 0, 0, 1, true } },
+		{ HTSO6, { true, true, 20000, NEEDS_CSUM,
+			   VIRTIO_NET_HDR_GSO_TCPV6, 1440, 0, 0, 1, true } },
+		{ HECN, { false, true, 20000, NEEDS_CSUM,
+			  VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN,
+			  1448, 0, 0, 1, true } },
+		{ HUFO, { false, false, 6000, NEEDS_CSUM,
+			  VIRTIO_NET_HDR_GSO_UDP, 1480, 0, 0, 1, true } },
+	};
+	struct rte_mbuf *m;
+	uint32_t i, with;
+
+	for (i = 0; i < RTE_DIM(r); i++) {
+		for (with = 0; with < 2; with++) {
+			uint64_t feat = V1 | (with ? HOST_ALL :
+					      HOST_ALL & ~r[i].need);
+			const struct txo *c = &r[i].c;
+			uint32_t l3 = l3_len(c->v6);
+			struct virtio_net_hdr_mrg_rxbuf h = { .hdr = {
+				.flags = c->flags,
+				.gso_type = c->gso,
+				.gso_size = c->gso_size,
+				.csum_start = (uint16_t)(ETH_LEN + l3),
+				.csum_offset = c->tcp ? TCP_CSUM_OFF :
+							UDP_CSUM_OFF,
+			} };
+			struct gd_shape s = { .nsegs = 1 };
+			uint32_t len;
+			struct fx f;
+
+			fx_open(&f, packed, feat, RING, false);
+			len = mk_l4(frame_buf, c->v6, c->tcp, c->pay, i);
+			tx_hdr(&f.q, &h, frame_buf, len, &s);
+			assert_int_equal(vq_dequeue_burst(f.vq, &m, 1), with);
+			assert_int_equal(vq_stats(f.vq)->drops[VQ_DROP_BAD_HDR],
+					 !with);
+			if (with) {
+				assert_mbuf_bytes(m, frame_buf, len);
+				assert_int_not_equal(m->ol_flags &
+						     RTE_MBUF_F_TX_L4_MASK, 0);
+				rte_pktmbuf_free(m);
+			}
+			assert_int_equal(reap(&f), 1);
+			fx_close(&f);
+		}
+	}
+}
+BOTH(tx_offloads_negotiated)
 
 struct rxo {
 	bool v6, tcp;
@@ -2411,7 +2494,7 @@ stats_tx(bool packed)
 	int ids[8];
 	struct fx f;
 
-	fx_open(&f, packed, V1, RING, true);
+	fx_open(&f, packed, V1 | HCSUM, RING, true);
 	st = vq_stats(f.vq);
 	zc_cases(&f, c, RTE_DIM(c), ZC_HDR, pkts, ids);
 	assert_int_equal(st->packets, 5);
@@ -2460,7 +2543,7 @@ stats_zc_drops(bool packed)
 	uint32_t len;
 	struct fx f;
 
-	fx_open(&f, packed, V1, RING, true);
+	fx_open(&f, packed, V1 | HCSUM, RING, true);
 	st = vq_stats(f.vq);
 	len = mk_l4(frame_buf, false, true, 1500, 1);
 	tx_hdr(&f.q, &bad, frame_buf, len, &one);	/* lent, BAD_HDR */
@@ -2624,7 +2707,7 @@ legacy_hdr(bool packed)
 	int bid;
 	struct fx f;
 
-	fx_open(&f, packed, GCSUM | IND, RING, true);
+	fx_open(&f, packed, GCSUM | HCSUM | IND, RING, true);
 	assert_int_equal(f.q.hdr_len, 10);
 	len = mk_l4(frame_buf, false, true, 1000, 1);
 	tx_hdr(&f.q, &h, frame_buf, len, &one);
@@ -2701,6 +2784,7 @@ main(void)
 		cmocka_unit_test(kick_suppression),
 		TESTS(disabled_ring),
 		TESTS(tx_offloads),
+		TESTS(tx_offloads_negotiated),
 		TESTS(rx_csum),
 		TESTS(rx_ip_csum),
 		TESTS(rx_tso),

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Keep docs/protocol.md true: every front-end and back-end message id and
 every protocol feature bit in lib/vhost-user/vhu_proto.h has its row with
-the same number, and every test the table names exists.
+the same number, every device feature bit lib/virtio reads has its row in
+the data-path table, and every test the document names exists.
 Usage: check_conformance.py REPO-ROOT   (prints TAP)"""
 import os
 import re
@@ -39,16 +40,42 @@ def rows(text):
     return out
 
 
-def unit_cases():
+def test_cases():
+    """Case names per test file: "name" for tests/unit/test_vhu_name.c,
+    "vq_name" for tests/virtio/test_vq_name.c. TESTS(fn) registers
+    fn_split and fn_packed; the document may name fn for both."""
     cases = {}
-    unit = os.path.join(root, "tests", "unit")
-    for f in os.listdir(unit):
-        m = re.match(r"test_vhu_(\w+)\.c$", f)
-        if m:
-            cases[m.group(1)] = set(re.findall(
-                r"cmocka_unit_test(?:_setup_teardown)?\((\w+)",
-                read("tests", "unit", f)))
+    for d, pat, prefix in (("unit", r"test_vhu_(\w+)\.c$", ""),
+                           ("virtio", r"test_vq_(\w+)\.c$", "vq_")):
+        for f in os.listdir(os.path.join(root, "tests", d)):
+            m = re.match(pat, f)
+            if not m:
+                continue
+            text = read("tests", d, f)
+            names = set(re.findall(
+                r"cmocka_unit_test(?:_setup_teardown)?\((\w+)", text))
+            for fn in re.findall(r"\bTESTS\((\w+)\)", text):
+                if fn != "fn":
+                    names |= {fn, fn + "_split", fn + "_packed"}
+            cases[prefix + m.group(1)] = names
     return cases
+
+
+def device_bits(proto):
+    """VHU_F_* and VHU_NET_F_* device feature bit numbers."""
+    return {n: int(v) for n, v in re.findall(
+        r"#define (VHU_(?:NET_)?F_\w+)\s+(\d+)", proto)}
+
+
+def datapath_reads():
+    """Device feature bits the lib/virtio sources test."""
+    names = set()
+    d = os.path.join(root, "lib", "virtio")
+    for f in os.listdir(d):
+        if f.endswith(".c"):
+            names |= set(re.findall(r"\bVHU_(?:NET_)?F_\w+",
+                                    read("lib", "virtio", f)))
+    return names
 
 
 checks = []
@@ -72,14 +99,28 @@ for title, table in (("Front-end messages", "VHU_FRONTEND_REQUESTS"),
             problems.append(f"row {num} says {have[num]!r}, code says {name}")
     check(f"every {title.lower()} entry has its row", problems)
 
-cases = unit_cases()
+bits = device_bits(proto)
+have = rows(section(doc, "Device feature bits in the packet data path"))
 problems = []
-for f, case in sorted(set(re.findall(r"\b([a-z]+):(\*|[a-z_0-9]+)", doc))):
+for name in sorted(datapath_reads()):
+    num = bits.get(name)
+    short = re.sub(r"^VHU_(NET_)?F_", "", name)
+    if num is None:
+        problems.append(f"{name} is not defined in vhu_proto.h")
+    elif num not in have:
+        problems.append(f"{name} ({num}) has no row")
+    elif short not in have[num]:
+        problems.append(f"row {num} says {have[num]!r}, code says {short}")
+check("every device feature lib/virtio reads has its row", problems)
+
+cases = test_cases()
+problems = []
+for f, case in sorted(set(re.findall(r"\b([a-z_]+):(\*|[a-z_0-9]+)", doc))):
     if f not in cases:
         continue  # not a test reference (e.g. "fd:N")
     if case != "*" and case not in cases[f]:
         problems.append(f"{f}:{case} does not exist")
-check("every test the table names exists", problems)
+check("every test the document names exists", problems)
 
 print(f"1..{len(checks)}")
 failed = 0

@@ -84,8 +84,10 @@ uint16_t vq_dequeue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
  * Copy up to n mbufs into the guest's receive ring. Returns how many were
  * taken from the front of pkts: delivered, or dropped for a fault of
  * their own (too big, an offload that cannot be met; counted in the
- * stats). The rest found no room in the guest's ring or a broken queue
- * (counted as no_buffer or broken). The caller keeps ownership of every
+ * stats), or segmented in software and cut short by a full ring (its
+ * first segments delivered; counted as no_buffer). The rest found no
+ * room in the guest's ring or a broken queue (counted as no_buffer or
+ * broken); they may be offered again. The caller keeps ownership of every
  * mbuf and frees them all.
  */
 uint16_t vq_enqueue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);

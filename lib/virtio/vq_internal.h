@@ -150,6 +150,8 @@ enum vq_rx_result {
 	VQ_RX_DONE,	/* delivered */
 	VQ_RX_DROPPED,	/* dropped for a counted reason; go on */
 	VQ_RX_FULL,	/* no room (or the ring broke): stop the burst */
+	VQ_RX_CUT,	/* as FULL, after some of its software segments were
+			 * delivered: taken, never to be offered again */
 };
 
 /* Deliver one packet, as it is, into the guest's ring. */

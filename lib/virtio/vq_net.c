@@ -381,7 +381,7 @@ sw_tso(struct vq *q, const struct rte_mbuf *m, vq_rx_one_fn one, void *arg)
 		r = one(q, s, arg);
 		rte_pktmbuf_free(s);
 		if (r != VQ_RX_DONE)
-			return r;
+			return r == VQ_RX_FULL && k > 0 ? VQ_RX_CUT : r;
 		off += n;
 		k++;
 	} while (off < plen);
@@ -434,6 +434,8 @@ sw_ufo(struct vq *q, const struct rte_mbuf *m, vq_rx_one_fn one, void *arg)
 		s->ol_flags = 0;
 		r = one(q, s, arg);
 		rte_pktmbuf_free(s);
+		if (r == VQ_RX_FULL && off > 0)
+			r = VQ_RX_CUT;
 		off += n;
 	} while (r == VQ_RX_DONE && off < plen);
 	rte_pktmbuf_free(c);

@@ -528,7 +528,9 @@ vq_packed_enqueue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 			rx_one(q, pkts[i], NULL) :
 			vq_rx_deliver(q, pkts[i], rx_one, NULL);
 
-		if (r == VQ_RX_FULL) {
+		if (unlikely(r >= VQ_RX_FULL)) {
+			/* A cut packet is taken: part of it was delivered. */
+			taken += r == VQ_RX_CUT;
 			if (!q->broken)
 				q->stats.drops[VQ_DROP_NO_BUFFER] += n - i;
 			i++;	/* counted already, as bad_desc or no_buffer */

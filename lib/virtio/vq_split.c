@@ -474,7 +474,9 @@ vq_split_enqueue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 			rx_one(q, pkts[i], &avail_end) :
 			vq_rx_deliver(q, pkts[i], rx_one, &avail_end);
 
-		if (r == VQ_RX_FULL) {
+		if (unlikely(r >= VQ_RX_FULL)) {
+			/* A cut packet is taken: part of it was delivered. */
+			taken += r == VQ_RX_CUT;
 			if (!q->broken)
 				q->stats.drops[VQ_DROP_NO_BUFFER] += n - i;
 			i++;	/* counted already, as bad_desc or no_buffer */

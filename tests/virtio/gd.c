@@ -413,34 +413,14 @@ gd_rx_post(struct gd_q *q, uint32_t len, const struct gd_shape *s)
 {
 	uint64_t gpa[66];
 	uint32_t lens[66];
-	struct gd_shape sh = *s;
-	unsigned int n;
 	uint32_t hlen = s->hdr_apart ? q->hdr_len : 0;
+	unsigned int n;
 
-	if (len > GD_AREA - 66 * 64 || s->nsegs > 64)
+	if (len > GD_AREA - 66 * 64 || len < hlen || s->nsegs > 64)
 		return -1;
-	sh.hdr_apart = false;
 	/* A receive buffer: len writable bytes, the first hlen apart. */
-	if (hlen > 0) {
-		struct gd_shape first = { .nsegs = 1 };
-		uint64_t g2[66];
-		uint32_t l2[66];
-		unsigned int k;
-
-		n = layout(q, next_id(q), NULL, 0, NULL, hlen, &first, gpa,
-			   lens, false);
-		k = layout(q, next_id(q), NULL, 0, NULL, len - hlen, &sh, g2,
-			   l2, false);
-		/* keep the two layouts apart in the area */
-		for (unsigned int i = 0; i < k; i++) {
-			gpa[n + i] = g2[i] + 4096;
-			lens[n + i] = l2[i];
-		}
-		n += k;
-	} else {
-		n = layout(q, next_id(q), NULL, 0, NULL, len, &sh, gpa, lens,
-			   false);
-	}
+	n = layout(q, next_id(q), NULL, hlen, NULL, len - hlen, s, gpa, lens,
+		   false);
 	return add(q, gpa, lens, n, VRING_DESC_F_WRITE, s);
 }
 

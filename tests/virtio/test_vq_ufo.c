@@ -170,6 +170,34 @@ fragments_packed(void **state)
 	fragments(true);
 }
 
+/*
+ * Fragments into a ring with room for one: the first fragment arrives,
+ * the datagram is reported taken (a retry would repeat that fragment)
+ * and counts once in no_buffer.
+ */
+static void
+fragments_cut(void **state)
+{
+	struct virtio_net_hdr_mrg_rxbuf h;
+	uint8_t frame[8192], got[4096];
+	uint32_t len = datagram(frame);
+	struct rte_mbuf *m = ufo_mbuf(frame, len);
+	const struct rte_ipv4_hdr *ip = (const void *)(got + L2);
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, false, FEAT, 1);
+	assert_int_equal(vq_enqueue_burst(f.vq, &m, 1), 1);
+	rte_pktmbuf_free(m);
+	assert_int_equal(vq_stats(f.vq)->drops[VQ_DROP_NO_BUFFER], 1);
+	assert_int_equal(gd_rx(&f.q, &h, got, sizeof(got)), L2 + L3 + FRAG);
+	assert_int_equal(rte_be_to_cpu_16(ip->fragment_offset),
+			 RTE_IPV4_HDR_MF_FLAG);
+	assert_memory_equal(got + L2 + L3 + 8, frame + L2 + L3 + 8, FRAG - 8);
+	assert_int_equal(gd_rx(&f.q, &h, got, sizeof(got)), 0);
+	fx_fini(&f);
+}
+
 /* Towards a guest with GUEST_UFO (and GUEST_CSUM): one packet. */
 static void
 passed_whole(void **state)
@@ -238,6 +266,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fragments_split),
 		cmocka_unit_test(fragments_packed),
+		cmocka_unit_test(fragments_cut),
 		cmocka_unit_test(passed_whole),
 		cmocka_unit_test(guest_sends_ufo),
 	};

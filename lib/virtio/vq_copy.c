@@ -93,23 +93,36 @@ vq_tx_desc(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t len,
 	return w;
 }
 
-bool
-vq_tx_lend(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t len,
-	   uint16_t slot, uint16_t id, uint16_t pos)
+/* The virtio-net header, 12 or 10 bytes, in copies of constant size. */
+static inline void
+hdr_copy(const struct vq *q, void *dst, const void *src)
 {
-	uint32_t frame;
-	uint8_t *p;
+	if (likely(q->hdr_len == VQ_HDR_LEN_MRG))
+		memcpy(dst, src, VQ_HDR_LEN_MRG);
+	else
+		memcpy(dst, src, VQ_HDR_LEN_LEGACY);
+}
 
-	if (!q->zc_on || len <= q->hdr_len || q->zc_held >= q->zc_max_held ||
-	    len > VQ_MAX_PKT_LEN + q->hdr_len)
-		return false;
-	frame = len - q->hdr_len;
-	if (frame < q->zc_min_len || frame - q->zc_hdr_len > UINT16_MAX)
-		return false;
-	p = vhu_dp_translate(q->dp, addr, len, VHU_ACCESS_RO);
-	if (p == NULL)
-		return false;	/* the copy path sorts it out */
-	memcpy(t->hdr, p, q->hdr_len);
+/* Whether a one-descriptor buffer of len bytes in slot may be lent. */
+static inline bool
+lend_ok(const struct vq *q, uint32_t len, uint16_t slot)
+{
+	uint32_t frame = len - q->hdr_len;
+
+	return q->zc_on && len > q->hdr_len && slot < q->size &&
+	       q->zc_held < q->zc_max_held &&
+	       len <= VQ_MAX_PKT_LEN + q->hdr_len &&
+	       frame >= q->zc_min_len && frame - q->zc_hdr_len <= UINT16_MAX;
+}
+
+/* Lend the buffer at p (checked by lend_ok) to t->m. */
+static bool
+lend(struct vq *q, struct vq_tx *t, uint8_t *p, uint32_t len, uint16_t slot,
+     uint16_t id, uint16_t pos)
+{
+	uint32_t frame = len - q->hdr_len;
+
+	hdr_copy(q, t->hdr, p);
 	t->hgot = q->hdr_len;
 	t->total = len;
 	rte_memcpy(rte_pktmbuf_mtod(t->m, void *), p + q->hdr_len,
@@ -123,6 +136,47 @@ vq_tx_lend(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t len,
 		return false;
 	}
 	return true;
+}
+
+bool
+vq_tx_lend(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t len,
+	   uint16_t slot, uint16_t id, uint16_t pos)
+{
+	uint8_t *p;
+
+	if (!lend_ok(q, len, slot))
+		return false;
+	p = vhu_dp_translate(q->dp, addr, len, VHU_ACCESS_RO);
+	if (p == NULL)
+		return false;	/* the copy path sorts it out */
+	return lend(q, t, p, len, slot, id, pos);
+}
+
+enum vq_tx_result
+vq_tx_flat(struct vq *q, struct vq_tx *t, uint8_t *p, uint32_t len,
+	   uint16_t slot, uint16_t id, uint16_t pos, bool *zc)
+{
+	uint32_t frame = len - q->hdr_len;
+	struct rte_mbuf *m = t->m;
+
+	*zc = lend_ok(q, len, slot) && lend(q, t, p, len, slot, id, pos);
+	if (!*zc) {
+		hdr_copy(q, t->hdr, p);
+		t->hgot = q->hdr_len;
+		t->total = len;
+		if (likely(frame <= rte_pktmbuf_tailroom(m))) {
+			/* a fresh mbuf: the frame fits in its one segment */
+			rte_memcpy(rte_pktmbuf_mtod(m, void *),
+				   p + q->hdr_len, frame);
+			m->data_len = (uint16_t)frame;
+			m->pkt_len = frame;
+		} else if (unlikely(vq_copy_to_mbuf(q, m, p + q->hdr_len,
+						    frame) < 0)) {
+			q->stats.drops[VQ_DROP_NO_MBUF]++;
+			return VQ_TX_STOP;
+		}
+	}
+	return vq_tx_finish(q, t);
 }
 
 enum vq_tx_result
@@ -230,4 +284,28 @@ vq_rx_write_hdr(struct vq *q, const struct vq_rx *r, const void *hdr)
 		vq_log_write(q, r->hgpa[i], r->hp[i], r->hn[i]);
 		src += r->hn[i];
 	}
+}
+
+uint32_t
+vq_rx_flat(struct vq *q, const struct rte_mbuf *m, uint8_t *p, uint64_t addr)
+{
+	struct virtio_net_hdr_mrg_rxbuf hdr = { .num_buffers = 1 };
+	uint32_t n = q->hdr_len + m->pkt_len;
+
+	const struct rte_mbuf *seg = m;
+	uint8_t *dst = p + q->hdr_len;
+
+	if (m->ol_flags != 0)
+		vq_mbuf_to_hdr(q, m, &hdr.hdr);
+	do {
+		rte_memcpy(dst, rte_pktmbuf_mtod(seg, const void *),
+			   seg->data_len);
+		dst += seg->data_len;
+		seg = seg->next;
+	} while (unlikely(seg != NULL));
+	hdr_copy(q, p, &hdr);
+	vq_log_write(q, addr, p, n);
+	q->stats.packets++;
+	q->stats.bytes += m->pkt_len;
+	return n;
 }

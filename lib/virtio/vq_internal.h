@@ -174,6 +174,34 @@ vq_rx_plain(const struct rte_mbuf *m)
 enum vq_rx_result vq_rx_deliver(struct vq *q, struct rte_mbuf *m, vq_rx_one_fn one,
 			 void *arg);
 
+/* Reuse an mbuf that was being filled: drop its tail, reset it. */
+static inline void
+vq_recycle(struct rte_mbuf *m)
+{
+	if (m->next != NULL)
+		rte_pktmbuf_free(m->next);
+	rte_pktmbuf_reset(m);
+}
+
+/*
+ * Mbufs for a dequeue burst of up to count packets: all of them, or as
+ * many as the pool still has; 0, counted as no_mbuf, when it has none.
+ */
+static inline uint16_t
+vq_alloc_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t count)
+{
+	unsigned int left;
+
+	if (likely(rte_pktmbuf_alloc_bulk(q->mp, pkts, count) == 0))
+		return count;
+	left = rte_mempool_avail_count(q->mp);
+	if (left > 0 && left < count &&
+	    rte_pktmbuf_alloc_bulk(q->mp, pkts, left) == 0)
+		return (uint16_t)left;
+	q->stats.drops[VQ_DROP_NO_MBUF]++;
+	return 0;
+}
+
 /* A transmit chain being turned into an mbuf (vq_copy.c). */
 struct vq_tx {
 	struct rte_mbuf *m;
@@ -208,6 +236,38 @@ enum vq_walk vq_tx_desc(struct vq *q, struct vq_tx *t, uint64_t addr,
 bool vq_tx_lend(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t len,
 		uint16_t slot, uint16_t id, uint16_t pos);
 enum vq_tx_result vq_tx_finish(struct vq *q, struct vq_tx *t);
+/*
+ * The batch path: a one-descriptor readable buffer already translated to
+ * p, with hdr_len < len <= VQ_MAX_PKT_LEN + hdr_len. Lent when the
+ * zero-copy policy allows (*zc), else copied into t->m.
+ */
+enum vq_tx_result vq_tx_flat(struct vq *q, struct vq_tx *t, uint8_t *p,
+			     uint32_t len, uint16_t slot, uint16_t id,
+			     uint16_t pos, bool *zc);
+
+/*
+ * Account for one dequeued buffer: true when m goes to the caller; a
+ * dropped packet, or any packet of a disabled ring (consumed and
+ * discarded, as the spec says), leaves m reset for the next one.
+ */
+static inline bool
+vq_tx_count(struct vq *q, struct rte_mbuf *m, enum vq_tx_result r, bool zc,
+	    bool enabled)
+{
+	if (unlikely(r != VQ_TX_PACKET || !enabled)) {
+		if (r == VQ_TX_PACKET)
+			q->stats.drops[VQ_DROP_DISABLED]++;
+		vq_recycle(m);	/* a lent buffer returns here */
+		return false;
+	}
+	if (zc)
+		q->stats.zc_packets++;
+	else
+		q->stats.copy_packets++;
+	q->stats.packets++;
+	q->stats.bytes += m->pkt_len;
+	return true;
+}
 
 /* A packet being scattered into receive buffers (vq_copy.c). */
 struct vq_rx {
@@ -227,6 +287,55 @@ enum vq_walk vq_rx_desc(struct vq *q, struct vq_rx *r, uint64_t addr,
 			uint32_t len, uint16_t flags, uint32_t *written);
 void vq_rx_write_hdr(struct vq *q, const struct vq_rx *r, const void *hdr);
 
+/* Batches: buffers read a cache line (four packed descriptors) at once. */
+#define VQ_BATCH		4
+
+/* A transmit batch's buffers: each between the header and the largest. */
+static inline bool
+vq_tx_batch_lens(const struct vq *q, const uint32_t *len)
+{
+	unsigned int j;
+
+	for (j = 0; j < VQ_BATCH; j++)
+		if (len[j] <= q->hdr_len ||
+		    len[j] > VQ_MAX_PKT_LEN + q->hdr_len)
+			return false;
+	return true;
+}
+
+/* A receive batch's mbufs: nothing to fix in any of them. */
+static inline bool
+vq_rx_batch_plain(struct rte_mbuf *const *m)
+{
+	unsigned int j;
+
+	for (j = 0; j < VQ_BATCH; j++)
+		if (!vq_rx_plain(m[j]))
+			return false;
+	return true;
+}
+
+/* A receive batch's buffers: each holds its packet and the header. */
+static inline bool
+vq_rx_batch_fits(const struct vq *q, struct rte_mbuf *const *m,
+		 const uint32_t *len)
+{
+	unsigned int j;
+
+	for (j = 0; j < VQ_BATCH; j++)
+		if (len[j] < q->hdr_len + m[j]->pkt_len)
+			return false;
+	return true;
+}
+
+/*
+ * The batch path: a plain mbuf (vq_rx_plain) into one writable buffer at
+ * p (guest address addr) that holds its header and frame, segment by
+ * segment. Returns bytes written.
+ */
+uint32_t vq_rx_flat(struct vq *q, const struct rte_mbuf *m, uint8_t *p,
+		    uint64_t addr);
+
 /* Zero-copy (vq_common.c). */
 struct rte_mbuf *vq_zc_attach(struct vq *q, struct rte_mbuf *hdr,
 			      uint8_t *buf, uint32_t len, uint16_t slot,
@@ -234,13 +343,44 @@ struct rte_mbuf *vq_zc_attach(struct vq *q, struct rte_mbuf *hdr,
 /* Drain completions into out[] (slot numbers); returns how many. */
 unsigned int vq_zc_collect(struct vq *q, uint16_t *out, unsigned int max);
 
-/* Reuse an mbuf that was being filled: drop its tail, reset it. */
-static inline void
-vq_recycle(struct rte_mbuf *m)
+/* Take VQ_BATCH mbufs from m at once, or false to go one at a time. */
+typedef bool (*vq_rx_batch_fn)(struct vq *q, struct rte_mbuf **m, void *arg);
+
+/*
+ * The enqueue loop both ring layouts run: batches while they fit, else
+ * one packet at a time through vq_rx_deliver. Inlined with each layout's
+ * functions. Returns the packets taken (see vq_enqueue_burst()).
+ */
+static __rte_always_inline uint16_t
+vq_enqueue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t n,
+		vq_rx_batch_fn batch, vq_rx_one_fn one, void *arg)
 {
-	if (m->next != NULL)
-		rte_pktmbuf_free(m->next);
-	rte_pktmbuf_reset(m);
+	uint16_t i = 0, taken = 0;
+
+	while (i < n && !q->broken) {
+		enum vq_rx_result r;
+
+		if (n - i >= VQ_BATCH && batch(q, &pkts[i], arg)) {
+			i += VQ_BATCH;
+			taken += VQ_BATCH;
+			continue;
+		}
+		r = likely(vq_rx_plain(pkts[i])) ? one(q, pkts[i], arg) :
+			vq_rx_deliver(q, pkts[i], one, arg);
+		if (unlikely(r >= VQ_RX_FULL)) {
+			/* A cut packet is taken: part of it was delivered. */
+			taken += r == VQ_RX_CUT;
+			if (!q->broken)
+				q->stats.drops[VQ_DROP_NO_BUFFER] += n - i;
+			i++;	/* counted already, as bad_desc or no_buffer */
+			break;
+		}
+		taken++;	/* delivered, or dropped for its own fault */
+		i++;
+	}
+	if (q->broken && i < n)
+		q->stats.drops[VQ_DROP_BROKEN] += n - i;
+	return taken;
 }
 
 /* Ring paths. */

@@ -7,6 +7,12 @@
  * used entries collected and written together, the used index published
  * once with release semantics, and at most one guest notification, only
  * if the guest asked for it (EVENT_IDX or NO_INTERRUPT).
+ *
+ * Buffers go four at a time (VQ_BATCH) when all four are plain single
+ * descriptors: heads and descriptors read together, addresses translated
+ * and the data prefetched before any is copied, the next batch's
+ * descriptors prefetched. Anything else goes one buffer at a time
+ * through the path that judges it.
  */
 #include <string.h>
 
@@ -284,10 +290,6 @@ tx_one(struct vq *q, uint16_t head, uint16_t pos, struct vq_tx *t, bool *zc)
 		if (c.done && !c.indirect && t->total == 0 &&
 		    (flags & VRING_DESC_F_WRITE) == 0 &&
 		    vq_tx_lend(q, t, addr, len, head, head, pos)) {
-			/* Its used entry waits for the mbuf to be freed. */
-			if (q->pend != NULL)
-				q->pend[pos & q->mask] =
-					(struct vq_pend){ .id = head };
 			*zc = true;
 			break;
 		}
@@ -300,11 +302,85 @@ tx_one(struct vq *q, uint16_t head, uint16_t pos, struct vq_tx *t, bool *zc)
 	return vq_tx_finish(q, t);
 }
 
+/* The buffer at avail position pos, chain head, was taken. */
+static inline void
+tx_taken(struct vq *q, uint16_t pos, uint16_t head, bool zc)
+{
+	q->vr->last_avail_idx = pos + 1;
+	if (!zc)
+		used_done(q, pos, head, 0);
+	else if (q->pend != NULL)	/* its used entry waits for the free */
+		q->pend[pos & q->mask] = (struct vq_pend){ .id = head };
+}
+
+/* Prefetch the descriptors of the batch after the one at pos. */
+static inline void
+prefetch_next_batch(const struct vq *q, uint16_t pos)
+{
+	const struct vring_desc *desc = q->vr->desc;
+	const struct vring_avail *a = avail(q);
+	unsigned int j;
+
+	/* Masked: a hostile entry is judged later, never prefetched. */
+	for (j = VQ_BATCH; j < 2 * VQ_BATCH; j++)
+		rte_prefetch0(&desc[a->ring[(pos + j) & q->mask] & q->mask]);
+}
+
+/*
+ * The VQ_BATCH buffers from avail position pos, when each is one
+ * descriptor (no NEXT, no INDIRECT) with the WRITE flag as write says,
+ * inside guest memory: heads, guest addresses, lengths and host
+ * addresses (prefetched). Anything else is left to the one-at-a-time
+ * path, which judges it; nothing here counts or breaks.
+ */
+static bool
+batch_read(struct vq *q, uint16_t pos, bool write, uint16_t *head,
+	   uint64_t *addr, uint32_t *len, uint8_t **p)
+{
+	const struct vring_desc *desc = q->vr->desc;
+	uint16_t flags[VQ_BATCH], next, want = write ? VRING_DESC_F_WRITE : 0;
+	uint8_t perm = write ? VHU_ACCESS_WO : VHU_ACCESS_RO;
+	unsigned int j;
+
+	for (j = 0; j < VQ_BATCH; j++) {
+		head[j] = __atomic_load_n(&avail(q)->ring[(pos + j) & q->mask],
+					  __ATOMIC_RELAXED);
+		if (unlikely(head[j] >= q->size))
+			return false;
+	}
+	for (j = 0; j < VQ_BATCH; j++)
+		desc_load(&desc[head[j]], &addr[j], &len[j], &flags[j], &next);
+	for (j = 0; j < VQ_BATCH; j++)
+		if (unlikely((flags[j] & (VRING_DESC_F_NEXT |
+					  VRING_DESC_F_INDIRECT |
+					  VRING_DESC_F_WRITE)) != want))
+			return false;
+	for (j = 0; j < VQ_BATCH; j++) {
+		p[j] = vhu_dp_translate(q->dp, addr[j], len[j], perm);
+		if (unlikely(p[j] == NULL || len[j] == 0))
+			return false;
+		rte_prefetch0(p[j]);
+	}
+	prefetch_next_batch(q, pos);
+	return true;
+}
+
+/* A transmit batch: lengths between the header and the largest frame. */
+static bool
+tx_batch(struct vq *q, uint16_t pos, uint16_t *head, uint8_t **p,
+	 uint32_t *len)
+{
+	uint64_t addr[VQ_BATCH];
+
+	return batch_read(q, pos, false, head, addr, len, p) &&
+	       vq_tx_batch_lens(q, len);
+}
+
 uint16_t
 vq_split_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vhu_vring *vr = q->vr;
-	uint16_t start = vr->last_avail_idx, count, i, out = 0;
+	uint16_t start = vr->last_avail_idx, count, i = 0, out = 0;
 	bool enabled;
 
 	if (q->zc_held > 0 || q->nused > 0)
@@ -318,48 +394,52 @@ vq_split_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 	count = RTE_MIN(count, (uint16_t)(RTE_DIM(q->used) - q->nused));
 	if (count == 0)
 		goto done;
-	if (rte_pktmbuf_alloc_bulk(q->mp, pkts, count) != 0) {
-		q->stats.drops[VQ_DROP_NO_MBUF]++;
+	count = vq_alloc_burst(q, pkts, count);
+	if (count == 0)
 		goto done;
-	}
 	rte_prefetch0(&avail(q)->ring[start & q->mask]);
 	enabled = __atomic_load_n(&vr->enabled, __ATOMIC_RELAXED);
-	for (i = 0; i < count; i++) {
-		uint16_t pos = start + i;
-		uint16_t head = avail(q)->ring[pos & q->mask];
-		struct rte_mbuf *m = pkts[out];
+	while (i < count) {
+		uint16_t pos = start + i, head[VQ_BATCH];
+		uint32_t len[VQ_BATCH];
+		uint8_t *p[VQ_BATCH];
 		enum vq_tx_result r;
 		struct vq_tx t;
+		unsigned int j;
 		bool zc;
 
-		if (unlikely(head >= q->size)) {
+		if (count - i >= VQ_BATCH && tx_batch(q, pos, head, p, len)) {
+			for (j = 0; j < VQ_BATCH; j++, pos++) {
+				vq_tx_begin(&t, pkts[out]);
+				r = vq_tx_flat(q, &t, p[j], len[j], head[j],
+					       head[j], pos, &zc);
+				if (unlikely(r == VQ_TX_STOP)) {
+					vq_recycle(pkts[out]);
+					goto stop;
+				}
+				tx_taken(q, pos, head[j], zc);
+				out += vq_tx_count(q, pkts[out], r, zc,
+						   enabled);
+			}
+			i += VQ_BATCH;
+			continue;
+		}
+		head[0] = avail(q)->ring[pos & q->mask];
+		if (unlikely(head[0] >= q->size)) {
 			vq_set_broken(q, "avail ring entry out of range");
 			break;
 		}
-		vq_tx_begin(&t, m);
-		r = tx_one(q, head, pos, &t, &zc);
+		vq_tx_begin(&t, pkts[out]);
+		r = tx_one(q, head[0], pos, &t, &zc);
 		if (r == VQ_TX_STOP || r == VQ_TX_BROKEN) {
-			vq_recycle(m);
+			vq_recycle(pkts[out]);
 			break;
 		}
-		vr->last_avail_idx = pos + 1;
-		if (!zc)
-			used_done(q, pos, head, 0);
-		if (unlikely(r != VQ_TX_PACKET || !enabled)) {
-			/* Disabled rings consume and discard (spec). */
-			if (r == VQ_TX_PACKET)
-				q->stats.drops[VQ_DROP_DISABLED]++;
-			vq_recycle(m);	/* a lent buffer returns here */
-			continue;
-		}
-		if (zc)
-			q->stats.zc_packets++;
-		else
-			q->stats.copy_packets++;
-		q->stats.packets++;
-		q->stats.bytes += m->pkt_len;
-		out++;
+		tx_taken(q, pos, head[0], zc);
+		out += vq_tx_count(q, pkts[out], r, zc, enabled);
+		i++;
 	}
+stop:
 	/* The mbufs of entries we did not get to. */
 	if (out < count)
 		rte_pktmbuf_free_bulk(&pkts[out], count - out);
@@ -457,10 +537,41 @@ rx_one(struct vq *q, struct rte_mbuf *m, void *arg)
 	return VQ_RX_DONE;
 }
 
+/*
+ * The receive batch: the VQ_BATCH mbufs at m, each with nothing to fix,
+ * into the next VQ_BATCH buffers, when each is one writable descriptor
+ * inside guest memory that holds its packet. Anything else is left to
+ * rx_one; nothing here counts or breaks.
+ */
+static bool
+rx_batch(struct vq *q, struct rte_mbuf **m, void *arg)
+{
+	uint16_t avail_end = *(const uint16_t *)arg;
+	uint16_t pos = q->vr->last_avail_idx, head[VQ_BATCH];
+	uint64_t addr[VQ_BATCH];
+	uint32_t len[VQ_BATCH];
+	uint8_t *p[VQ_BATCH];
+	unsigned int j;
+
+	if ((uint16_t)(avail_end - pos) < VQ_BATCH ||
+	    !vq_rx_batch_plain(m) ||
+	    !batch_read(q, pos, true, head, addr, len, p) ||
+	    !vq_rx_batch_fits(q, m, len))
+		return false;
+	if (q->nused > RTE_DIM(q->used) / 2)
+		publish(q);
+	for (j = 0; j < VQ_BATCH; j++) {
+		q->used[q->nused].id = head[j];
+		q->used[q->nused++].len = vq_rx_flat(q, m[j], p[j], addr[j]);
+	}
+	q->vr->last_avail_idx = pos + VQ_BATCH;
+	return true;
+}
+
 uint16_t
 vq_split_enqueue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 {
-	uint16_t avail_end, i, taken = 0;
+	uint16_t avail_end, taken;
 
 	avail_end = __atomic_load_n(&avail(q)->idx, __ATOMIC_ACQUIRE);
 	if (unlikely((uint16_t)(avail_end - q->vr->last_avail_idx) >
@@ -469,23 +580,7 @@ vq_split_enqueue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 		q->stats.drops[VQ_DROP_BROKEN] += n;
 		return 0;
 	}
-	for (i = 0; i < n && !q->broken; i++) {
-		enum vq_rx_result r = likely(vq_rx_plain(pkts[i])) ?
-			rx_one(q, pkts[i], &avail_end) :
-			vq_rx_deliver(q, pkts[i], rx_one, &avail_end);
-
-		if (unlikely(r >= VQ_RX_FULL)) {
-			/* A cut packet is taken: part of it was delivered. */
-			taken += r == VQ_RX_CUT;
-			if (!q->broken)
-				q->stats.drops[VQ_DROP_NO_BUFFER] += n - i;
-			i++;	/* counted already, as bad_desc or no_buffer */
-			break;
-		}
-		taken++;	/* delivered, or dropped for its own fault */
-	}
-	if (q->broken && i < n)
-		q->stats.drops[VQ_DROP_BROKEN] += n - i;
+	taken = vq_enqueue_loop(q, pkts, n, rx_batch, rx_one, &avail_end);
 	publish(q);
 	return taken;
 }

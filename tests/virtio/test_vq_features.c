@@ -2729,6 +2729,105 @@ stats_rx(bool packed)
 }
 BOTH(stats_rx)
 
+/*
+ * An mbuf pool that runs dry (10 mbufs). A burst it cannot fill stays in
+ * the ring (no_mbuf counted, nothing consumed); frames needing a second
+ * segment stop the burst at the first that cannot get one, the frames
+ * before it handed out; once mbufs come back, the rest arrive in order
+ * and bit-exact. A pool with fewer mbufs than the burst still serves as
+ * many packets as it has mbufs. With zero-copy, a frame whose
+ * external-buffer mbuf cannot be had is copied instead.
+ */
+static void
+stats_no_mbuf(bool packed)
+{
+	static unsigned int seq;
+	struct gd_shape one = { .nsegs = 1 };
+	struct rte_mbuf *pkts[VQ_BURST_MAX], *first[8], *hold[10];
+	struct vq_params p = params(false);
+	const struct vq_stats *st;
+	struct rte_mempool *mp;
+	char name[32];
+	uint32_t i;
+	struct fx f;
+
+	snprintf(name, sizeof(name), "vqt_dry%u", seq++);
+	mp = rte_pktmbuf_pool_create(name, 10, 0, 0,
+				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	assert_non_null(mp);
+	p.mp = mp;
+	fx_gd(&f, packed, V1, RING);
+	fx_vq(&f, &p);
+	st = vq_stats(f.vq);
+
+	/* 3000-byte frames take two mbufs each. */
+	for (i = 0; i < 8; i++)
+		tx_frame(&f.q, 3000, i, &one);
+	assert_int_equal(vq_dequeue_burst(f.vq, first, 8), 2);
+	assert_int_equal(st->drops[VQ_DROP_NO_MBUF], 1);
+	assert_int_equal(reap(&f), 2);
+	/* Six mbufs left, none for a second segment: nothing taken. */
+	assert_int_equal(vq_dequeue_burst(f.vq, pkts, VQ_BURST_MAX), 0);
+	assert_int_equal(st->drops[VQ_DROP_NO_MBUF], 2);
+	assert_int_equal(reap(&f), 0);
+	for (i = 0; i < 2; i++)
+		assert_mbuf_frame(first[i], 3000, i);
+	rte_pktmbuf_free_bulk(first, 2);
+	for (i = 2; i < 8; i += 3) {
+		uint32_t j;
+
+		assert_int_equal(vq_dequeue_burst(f.vq, pkts, 3), 3);
+		for (j = 0; j < 3; j++)
+			assert_mbuf_frame(pkts[j], 3000, i + j);
+		rte_pktmbuf_free_bulk(pkts, 3);
+	}
+	assert_int_equal(reap(&f), 6);
+	/* Not even the burst's mbufs: nothing taken, counted once. */
+	assert_int_equal(rte_pktmbuf_alloc_bulk(mp, hold, 10), 0);
+	tx_frame(&f.q, 100, 20, &one);
+	assert_int_equal(vq_dequeue_burst(f.vq, pkts, VQ_BURST_MAX), 0);
+	assert_int_equal(st->drops[VQ_DROP_NO_MBUF], 3);
+	rte_pktmbuf_free_bulk(hold, 10);
+	assert_int_equal(vq_dequeue_burst(f.vq, pkts, VQ_BURST_MAX), 1);
+	assert_mbuf_frame(pkts[0], 100, 20);
+	rte_pktmbuf_free(pkts[0]);
+	assert_int_equal(reap(&f), 1);
+	/* Three mbufs left for five frames: three now, two later. */
+	for (i = 0; i < 5; i++)
+		tx_frame(&f.q, 100, 40 + i, &one);
+	assert_int_equal(rte_pktmbuf_alloc_bulk(mp, hold, 7), 0);
+	assert_int_equal(vq_dequeue_burst(f.vq, pkts, VQ_BURST_MAX), 3);
+	rte_pktmbuf_free_bulk(hold, 7);
+	assert_int_equal(vq_dequeue_burst(f.vq, pkts + 3, VQ_BURST_MAX - 3),
+			 2);
+	for (i = 0; i < 5; i++)
+		assert_mbuf_frame(pkts[i], 100, 40 + i);
+	rte_pktmbuf_free_bulk(pkts, 5);
+	assert_int_equal(reap(&f), 5);
+	assert_int_equal(st->packets, 14);
+	assert_int_equal(st->drops[VQ_DROP_NO_MBUF], 3);
+	fx_close(&f);
+
+	/* Zero-copy: two lent (an mbuf each for the external), six copied. */
+	p.zero_copy = true;
+	fx_gd(&f, packed, V1, RING);
+	fx_vq(&f, &p);
+	st = vq_stats(f.vq);
+	for (i = 0; i < 8; i++)
+		tx_frame(&f.q, 1000, 30 + i, &one);
+	assert_int_equal(vq_dequeue_burst(f.vq, pkts, 8), 8);
+	assert_int_equal(st->zc_packets, 2);
+	assert_int_equal(st->copy_packets, 6);
+	for (i = 0; i < 8; i++)
+		assert_mbuf_frame(pkts[i], 1000, 30 + i);
+	rte_pktmbuf_free_bulk(pkts, 8);
+	assert_int_equal(reap(&f), 8);
+	fx_close(&f);
+	assert_int_equal(rte_mempool_avail_count(mp), 10);
+	rte_mempool_free(mp);
+}
+BOTH(stats_no_mbuf)
+
 /* ==== 10. legacy header ============================================= */
 
 /*
@@ -2849,6 +2948,7 @@ main(void)
 		TESTS(stats_zc_drops),
 		TESTS(stats_tx_too_big_zc),
 		TESTS(stats_rx),
+		TESTS(stats_no_mbuf),
 		TESTS(legacy_hdr),
 	};
 

@@ -1533,6 +1533,253 @@ rx_drop_accounting_packed(void **state)
 	rx_drop_accounting(true);
 }
 
+/* ---- a hostile buffer inside a batch ------------------------------ */
+
+/*
+ * Buffers are read VQ_BATCH (4) at a time when all of them are plain
+ * single descriptors. A batch holding one hostile buffer must be judged
+ * as strictly as one buffer at a time: the buffers before it go through
+ * bit-exact, the bad one breaks the queue (or, too big, is dropped), and
+ * nothing after it is touched.
+ */
+enum bad_kind {
+	B_OUTSIDE,		/* address in the guard */
+	B_PAST_END,		/* length runs past the region's end */
+	B_WRAPS,		/* address + length wraps */
+	B_ZERO_LEN,
+	B_WRONG_DIR,		/* WRITE on transmit, read-only on receive */
+	B_SHORT_HDR,		/* transmit: shorter than the header */
+	B_TOO_BIG,		/* transmit: over 64 KiB plus headers */
+	B_IND_OFF,		/* INDIRECT without the feature */
+	B_NEXT_RANGE,		/* split: NEXT to a descriptor past the ring */
+	B_KINDS
+};
+
+static const char *const bad_names[B_KINDS] = {
+	"outside", "past_end", "wraps", "zero_len", "wrong_dir", "short_hdr",
+	"too_big", "ind_off", "next_range",
+};
+
+#define BATCH		4
+#define BATCH_FRAME	1000	/* lent when zero-copy: over 512 */
+
+/* The bad buffer of kind at ring slot k, as descriptor fields. */
+static struct hd
+bad_desc(struct hx *h, enum bad_kind kind)
+{
+	struct hd d = { data(h, 2048), 2048, dflag(h), 0 };
+
+	switch (kind) {
+	case B_OUTSIDE:
+		d.addr = OUTSIDE;
+		break;
+	case B_PAST_END:
+		d.addr = MEM_SIZE - 1000;
+		d.len = 2000;
+		break;
+	case B_WRAPS:
+		d.addr = UINT64_MAX - 500;
+		d.len = 1000;
+		break;
+	case B_ZERO_LEN:
+		d.len = 0;
+		break;
+	case B_WRONG_DIR:
+		d.flags ^= F_WRITE;
+		break;
+	case B_SHORT_HDR:
+		d.len = HDR - 2;
+		break;
+	case B_TOO_BIG:
+		d.len = MAX_FRAME + HDR + 1;
+		d.addr = data(h, d.len);
+		break;
+	case B_IND_OFF:
+		d.addr = valid_table(h);
+		d.len = 32;
+		d.flags = F_IND;
+		break;
+	case B_NEXT_RANGE:
+		d.flags |= F_NEXT;
+		d.next = RING + 5;
+		break;
+	default:
+		break;
+	}
+	return d;
+}
+
+/* Post BATCH one-descriptor buffers at ring slots 0..3, ids 0..3. */
+static void
+post_batch(struct hx *h, const struct hd *d)
+{
+	struct gd_q *q = &h->bad;
+	unsigned int i;
+
+	for (i = BATCH; i-- > 0;) {
+		if (h->packed) {
+			struct vring_packed_desc *p = &q->pdesc[i];
+
+			p->addr = d[i].addr;
+			p->len = d[i].len;
+			p->id = (uint16_t)i;
+			__atomic_store_n(&p->flags,
+					 (uint16_t)(d[i].flags | F_AVAIL),
+					 __ATOMIC_RELEASE);
+		} else {
+			q->desc[i].addr = d[i].addr;
+			q->desc[i].len = d[i].len;
+			q->desc[i].flags = d[i].flags;
+			q->desc[i].next = d[i].next;
+			q->avail->ring[i] = (uint16_t)i;
+		}
+	}
+	if (!h->packed) {
+		q->avail_idx = BATCH;
+		__atomic_store_n(&q->avail->idx, BATCH, __ATOMIC_RELEASE);
+	}
+}
+
+/*
+ * Used entries the device wrote on the fresh bad ring: ids 0..n-1, in
+ * order unless lent buffers came back in the order they were freed.
+ */
+static unsigned int
+used_ids(struct hx *h, uint32_t want_len, bool ordered)
+{
+	unsigned int i, n, seen = 0;
+
+	if (!h->packed) {
+		n = __atomic_load_n(&h->bad.used->idx, __ATOMIC_ACQUIRE);
+		for (i = 0; i < n; i++) {
+			const struct vring_used_elem *e = &h->bad.used->ring[i];
+
+			assert_true(e->id < BATCH);
+			assert_true(!ordered || e->id == i);
+			assert_int_equal(e->len, want_len);
+			seen |= 1u << e->id;
+		}
+	} else {
+		for (n = 0; n < BATCH; n++) {
+			const struct vring_packed_desc *p = &h->bad.pdesc[n];
+			uint16_t f = __atomic_load_n(&p->flags,
+						     __ATOMIC_ACQUIRE);
+
+			if ((f & F_USED) == 0)
+				break;
+			assert_true(p->id < BATCH);
+			assert_true(!ordered || p->id == n);
+			assert_int_equal(p->len, want_len);
+			seen |= 1u << p->id;
+		}
+	}
+	assert_int_equal(seen, (1u << n) - 1);
+	return n;
+}
+
+static void
+batch_case(bool packed, bool rx, bool zc, enum bad_kind kind, unsigned int k)
+{
+	struct virtio_net_hdr_mrg_rxbuf *vh;
+	struct rte_mbuf *pkts[VQ_BURST_MAX];
+	const struct vq_stats *st;
+	bool drop = kind == B_TOO_BIG;	/* dropped, not broken */
+	unsigned int i, good = drop ? BATCH - 1 : k;
+	struct hd d[BATCH];
+	struct hx h;
+	uint16_t n;
+
+	hx_init(&h, packed, rx, FEAT_BASE, zc);
+	st = vq_stats(h.bvq);
+	for (i = 0; i < BATCH; i++) {
+		if (i == k) {
+			d[i] = bad_desc(&h, kind);
+			continue;
+		}
+		d[i] = (struct hd){ data(&h, HDR + BATCH_FRAME),
+				    HDR + BATCH_FRAME, dflag(&h), 0 };
+		if (!rx)	/* a distinct frame per buffer */
+			vqt_frame((uint8_t *)gd_ptr(&h.mem, d[i].addr) + HDR,
+				  BATCH_FRAME, 50 + i);
+	}
+	post_batch(&h, d);
+	if (rx) {
+		for (i = 0; i < BATCH; i++) {
+			vqt_frame(frame_buf, BATCH_FRAME, 50 + i);
+			pkts[i] = mbuf_of(frame_buf, BATCH_FRAME);
+		}
+		n = vq_enqueue_burst(h.bvq, pkts, BATCH);
+		rte_pktmbuf_free_bulk(pkts, BATCH);
+		assert_int_equal(n, k);
+		assert_int_equal(used_ids(&h, HDR + BATCH_FRAME, true), k);
+		for (i = 0; i < k; i++) {
+			uint8_t *p = gd_ptr(&h.mem, d[i].addr);
+
+			vh = (void *)p;
+			assert_int_equal(vh->num_buffers, 1);
+			vqt_frame(frame_buf, BATCH_FRAME, 50 + i);
+			assert_memory_equal(p + HDR, frame_buf, BATCH_FRAME);
+		}
+	} else {
+		unsigned int j = 0;
+
+		n = vq_dequeue_burst(h.bvq, pkts, VQ_BURST_MAX);
+		assert_int_equal(n, good);
+		for (i = 0; i < BATCH && j < n; i++) {
+			if (i == k)
+				continue;
+			vqt_frame(frame_buf, BATCH_FRAME, 50 + i);
+			assert_frame(pkts[j++], frame_buf, BATCH_FRAME);
+		}
+		rte_pktmbuf_free_bulk(pkts, n);
+		vq_reap(h.bvq);
+		/* Lent buffers of a broken queue stay with the device. */
+		assert_int_equal(used_ids(&h, 0, !zc),
+				 drop ? BATCH : zc ? 0 : k);
+	}
+	assert_int_equal(st->packets, good);
+	if (drop) {
+		assert_false(vq_broken(h.bvq));
+		assert_int_equal(st->drops[VQ_DROP_TOO_BIG], 1);
+		assert_int_equal(broken_logs, 0);
+	} else {
+		assert_true(vq_broken(h.bvq));
+		assert_true(h.bad.vr.broken);
+		assert_int_equal(broken_logs, 1);
+		after_broken(&h);
+	}
+	healthy(&h, 3);
+	hx_fini(&h);
+}
+
+static void
+hostile_in_batch(void **state)
+{
+	unsigned int kind, k, l, dir;
+
+	(void)state;
+	for (kind = 0; kind < B_KINDS; kind++)
+		for (l = 0; l < 2; l++)
+			for (dir = 0; dir < 2; dir++) {
+				if ((kind == B_SHORT_HDR || kind == B_TOO_BIG) &&
+				    dir == 1)
+					continue;	/* transmit rules */
+				if (kind == B_NEXT_RANGE && l == 1)
+					continue;	/* split rule */
+				print_message("# %s in a batch: %s %s\n",
+					      bad_names[kind],
+					      l ? "packed" : "split",
+					      dir ? "enqueue" : "dequeue");
+				for (k = 0; k < BATCH; k++) {
+					batch_case(l == 1, dir == 1, false,
+						   kind, k);
+					if (dir == 0)
+						batch_case(l == 1, false, true,
+							   kind, k);
+				}
+			}
+}
+
 int
 main(void)
 {
@@ -1602,6 +1849,7 @@ main(void)
 		cmocka_unit_test(rx_chain_tail_outside_unused_packed),
 		cmocka_unit_test(rx_drop_accounting_split),
 		cmocka_unit_test(rx_drop_accounting_packed),
+		cmocka_unit_test(hostile_in_batch),
 	};
 
 	vhu_set_log_level(VHU_LOG_ERR);

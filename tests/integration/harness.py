@@ -146,7 +146,9 @@ def testpmd(name, vdevs, prefix, hugepages=False, extra=()):
     argv = ["dpdk-testpmd", "-l", "0,1", "--main-lcore", "1", "--no-pci",
             "--file-prefix", prefix, "--log-level", "*:notice"]
     if hugepages:
-        argv += ["--single-file-segments", "-m", "256"]
+        # Hugepage memory in memfds: no file is left on hugetlbfs
+        # however testpmd ends.
+        argv += ["--single-file-segments", "--in-memory", "-m", "256"]
     else:
         argv += ["--no-huge", "-m", "512"]
     for v in vdevs:

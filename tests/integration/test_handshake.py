@@ -181,8 +181,23 @@ def hugepages(tmp):
     b.event(T, "connection", event="connected", port=sock)
     pmd.send("start tx_first")
     wait_enabled(b, sock, [0, 1])
+    assert huge_mapped(b.pid) > 0, "no 2 MB page mapped in the back-end"
     quit_and_check(b, pmd, sock, [0, 1])
     no_violations(b)
+
+
+def huge_mapped(pid):
+    """Bytes of 2 MB-page mappings in a process: guest memory it mapped
+    from the front-end's hugepage fds."""
+    total, size = 0, 0
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            if line.startswith("Size:"):
+                size = int(line.split()[1])
+            elif line.startswith("KernelPageSize:") and \
+                    int(line.split()[1]) == 2048:
+                total += size * 1024
+    return total
 
 
 def sigterm_ends_backend(tmp):

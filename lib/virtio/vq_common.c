@@ -128,6 +128,7 @@ vq_zc_attach(struct vq *q, struct rte_mbuf *hdr, uint8_t *buf, uint32_t len,
 		return NULL;
 	s->id = id;
 	s->pos = pos;
+	s->lent = true;
 	s->shinfo.free_cb = zc_free_cb;
 	s->shinfo.fcb_opaque = s;
 	rte_mbuf_ext_refcnt_set(&s->shinfo, 1);
@@ -152,11 +153,15 @@ vq_zc_collect(struct vq *q, uint16_t *out, unsigned int max)
 	unsigned int n = 0;
 	uint32_t idx;
 
+	unsigned int i;
+
 	while (zc->nlocal > 0 && n < max)
 		out[n++] = zc->local[--zc->nlocal];
 	while (n < max &&
 	       rte_ring_sc_dequeue_elem(zc->ring, &idx, sizeof(idx)) == 0)
 		out[n++] = (uint16_t)idx;
+	for (i = 0; i < n; i++)
+		zc->slot[out[i]].lent = false;
 	q->zc_held -= n;
 	return n;
 }

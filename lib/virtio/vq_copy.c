@@ -103,7 +103,11 @@ hdr_copy(const struct vq *q, void *dst, const void *src)
 		memcpy(dst, src, VQ_HDR_LEN_LEGACY);
 }
 
-/* Whether a one-descriptor buffer of len bytes in slot may be lent. */
+/*
+ * Whether a one-descriptor buffer of len bytes in slot may be lent. A
+ * slot still out (a guest offering a buffer id or head again before it
+ * came back, which the spec forbids) is copied instead.
+ */
 static inline bool
 lend_ok(const struct vq *q, uint32_t len, uint16_t slot)
 {
@@ -112,7 +116,8 @@ lend_ok(const struct vq *q, uint32_t len, uint16_t slot)
 	return q->zc_on && len > q->hdr_len && slot < q->size &&
 	       q->zc_held < q->zc_max_held &&
 	       len <= VQ_MAX_PKT_LEN + q->hdr_len &&
-	       frame >= q->zc_min_len && frame - q->zc_hdr_len <= UINT16_MAX;
+	       frame >= q->zc_min_len && frame - q->zc_hdr_len <= UINT16_MAX &&
+	       !q->zc->slot[slot].lent;
 }
 
 /* Lend the buffer at p (checked by lend_ok) to t->m. */

@@ -51,6 +51,7 @@ struct vq_zc_slot {
 	uint16_t index;		/* this slot's number */
 	uint16_t id;		/* buffer id to return */
 	uint16_t pos;		/* ring position it was taken at */
+	bool lent;		/* out now; owner lcore only */
 };
 
 /*

@@ -1780,6 +1780,88 @@ hostile_in_batch(void **state)
 			}
 }
 
+/* ---- a buffer offered twice while lent ----------------------------- */
+
+/*
+ * The guest offers the same buffer (split: the same head; packed: the
+ * same id) a second time while the first is still lent to an mbuf,
+ * which the spec forbids. The second is copied, not lent over the
+ * first: both frames arrive, and once both mbufs are freed nothing is
+ * held any more.
+ */
+static void
+zc_duplicate(bool packed)
+{
+	struct rte_mbuf *pkts[VQ_BURST_MAX];
+	const struct vq_stats *st;
+	uint64_t gpa;
+	struct hx h;
+	unsigned int i;
+
+	hx_init(&h, packed, false, FEAT_BASE, true);
+	st = vq_stats(h.bvq);
+	gpa = data(&h, HDR + BATCH_FRAME);
+	vqt_frame((uint8_t *)gd_ptr(&h.mem, gpa) + HDR, BATCH_FRAME, 60);
+	for (i = 2; i-- > 0;) {
+		if (packed) {
+			struct vring_packed_desc *p = &h.bad.pdesc[i];
+
+			p->addr = gpa;
+			p->len = HDR + BATCH_FRAME;
+			p->id = 0;
+			__atomic_store_n(&p->flags, (uint16_t)F_AVAIL,
+					 __ATOMIC_RELEASE);
+		} else {
+			h.bad.desc[0].addr = gpa;
+			h.bad.desc[0].len = HDR + BATCH_FRAME;
+			h.bad.desc[0].flags = 0;
+			h.bad.avail->ring[i] = 0;
+		}
+	}
+	if (!packed)
+		__atomic_store_n(&h.bad.avail->idx, 2, __ATOMIC_RELEASE);
+	assert_int_equal(vq_dequeue_burst(h.bvq, pkts, VQ_BURST_MAX), 2);
+	assert_int_equal(st->zc_packets, 1);
+	assert_int_equal(st->copy_packets, 1);
+	vqt_frame(frame_buf, BATCH_FRAME, 60);
+	assert_frame(pkts[0], frame_buf, BATCH_FRAME);
+	assert_frame(pkts[1], frame_buf, BATCH_FRAME);
+	assert_int_equal(vq_zc_outstanding(h.bvq), 1);
+	rte_pktmbuf_free_bulk(pkts, 2);
+	vq_reap(h.bvq);
+	assert_int_equal(vq_zc_outstanding(h.bvq), 0);
+	/* Both came back, each under the id it was offered with. */
+	for (i = 0; i < 2; i++) {
+		if (packed) {
+			const struct vring_packed_desc *p = &h.bad.pdesc[i];
+
+			assert_true(p->flags & F_USED);
+			assert_int_equal(p->id, 0);
+		} else {
+			assert_int_equal(h.bad.used->ring[i].id, 0);
+		}
+	}
+	if (!packed)
+		assert_int_equal(h.bad.used->idx, 2);
+	assert_false(vq_broken(h.bvq));
+	healthy(&h, 4);
+	hx_fini(&h);
+}
+
+static void
+zc_duplicate_split(void **state)
+{
+	(void)state;
+	zc_duplicate(false);
+}
+
+static void
+zc_duplicate_packed(void **state)
+{
+	(void)state;
+	zc_duplicate(true);
+}
+
 int
 main(void)
 {
@@ -1850,6 +1932,8 @@ main(void)
 		cmocka_unit_test(rx_drop_accounting_split),
 		cmocka_unit_test(rx_drop_accounting_packed),
 		cmocka_unit_test(hostile_in_batch),
+		cmocka_unit_test(zc_duplicate_split),
+		cmocka_unit_test(zc_duplicate_packed),
 	};
 
 	vhu_set_log_level(VHU_LOG_ERR);

@@ -299,15 +299,20 @@ vq_rx_flat(struct vq *q, const struct rte_mbuf *m, uint8_t *p, uint64_t addr)
 
 	const struct rte_mbuf *seg = m;
 	uint8_t *dst = p + q->hdr_len;
+	uint32_t left = m->pkt_len;
 
 	if (m->ol_flags != 0)
 		vq_mbuf_to_hdr(q, m, &hdr.hdr);
+	/* pkt_len bytes, what the buffer was checked for, whatever the
+	 * segments claim. */
 	do {
-		rte_memcpy(dst, rte_pktmbuf_mtod(seg, const void *),
-			   seg->data_len);
-		dst += seg->data_len;
+		uint32_t k = RTE_MIN((uint32_t)seg->data_len, left);
+
+		rte_memcpy(dst, rte_pktmbuf_mtod(seg, const void *), k);
+		dst += k;
+		left -= k;
 		seg = seg->next;
-	} while (unlikely(seg != NULL));
+	} while (unlikely(seg != NULL && left > 0));
 	hdr_copy(q, p, &hdr);
 	vq_log_write(q, addr, p, n);
 	q->stats.packets++;

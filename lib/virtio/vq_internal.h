@@ -195,10 +195,11 @@ vq_alloc_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t count)
 
 	if (likely(rte_pktmbuf_alloc_bulk(q->mp, pkts, count) == 0))
 		return count;
-	left = rte_mempool_avail_count(q->mp);
-	if (left > 0 && left < count &&
-	    rte_pktmbuf_alloc_bulk(q->mp, pkts, left) == 0)
-		return (uint16_t)left;
+	/* The count includes other lcores' caches: halve until it fits. */
+	left = RTE_MIN(rte_mempool_avail_count(q->mp), count - 1u);
+	for (; left > 0; left /= 2)
+		if (rte_pktmbuf_alloc_bulk(q->mp, pkts, left) == 0)
+			return (uint16_t)left;
 	q->stats.drops[VQ_DROP_NO_MBUF]++;
 	return 0;
 }

@@ -122,9 +122,10 @@ vq_hdr_to_mbuf(struct vq *q, const struct virtio_net_hdr *h,
 		    (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) == 0)
 			return -EINVAL;
 		need |= tso;
-	} else if (h->gso_type & VIRTIO_NET_HDR_GSO_ECN) {
-		return -EINVAL;		/* ECN only qualifies a TCP GSO type */
 	}
+	/* ECN only qualifies a TCP GSO type. */
+	if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) && l4 != RTE_PTYPE_L4_TCP)
+		return -EINVAL;
 	if ((q->host_offloads & need) != need)
 		return -EINVAL;
 	parse(m, &ptype);

@@ -544,12 +544,13 @@ rx_one(struct vq *q, struct rte_mbuf *m, void *arg __rte_unused)
 {
 	struct virtio_net_hdr_mrg_rxbuf hdr;
 	struct vhu_vring *vr = q->vr;
-	uint16_t pos = vr->last_avail_idx, nbuf = 0, first_used = q->nused;
+	uint16_t pos = vr->last_avail_idx, nbuf = 0, first_used;
 	bool wrap = vr->avail_wrap;
 	struct vq_rx rx;
 
 	if (q->nused > RTE_DIM(q->used) / 2)
 		publish(q);	/* room for a packet of many buffers */
+	first_used = q->nused;	/* after publish(): what a failure undoes */
 	memset(&hdr, 0, sizeof(hdr));
 	vq_mbuf_to_hdr(q, m, &hdr.hdr);
 	vq_rx_begin(q, &rx, m);

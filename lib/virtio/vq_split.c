@@ -484,11 +484,12 @@ rx_one(struct vq *q, struct rte_mbuf *m, void *arg)
 	struct virtio_net_hdr_mrg_rxbuf hdr;
 	struct vq_rx rx;
 	uint16_t pos = q->vr->last_avail_idx;
-	uint16_t nbuf = 0, first_used = q->nused;
+	uint16_t nbuf = 0, first_used;
 	uint32_t written;
 
 	if (q->nused > RTE_DIM(q->used) / 2)
 		publish(q);	/* room for a packet of many buffers */
+	first_used = q->nused;	/* after publish(): what a failure undoes */
 	memset(&hdr, 0, sizeof(hdr));
 	vq_mbuf_to_hdr(q, m, &hdr.hdr);
 	vq_rx_begin(q, &rx, m);

@@ -1875,7 +1875,7 @@ struct txo {
  * RTE_MBUF_F_TX_TCP_SEG and tso_segsz; lent or copied alike. Invalid
  * requests (csum_start or csum_offset wrong, GSO without NEEDS_CSUM or
  * without gso_size, an unknown gso_type, TCP GSO on UDP, TCPV4 on IPv6
- * and TCPV6 on IPv4, UDP GSO on TCP, ECN without a GSO type) are dropped
+ * and TCPV6 on IPv4, UDP GSO on TCP, ECN without a TCP GSO type) are dropped
  * as BAD_HDR between the valid ones, and their buffers still come back.
  */
 static void
@@ -1911,6 +1911,8 @@ tx_offloads(bool packed)
 		  1448, 0, 0, 1, false },
 		{ false, true, 1000, 0, VIRTIO_NET_HDR_GSO_ECN, 0, 0, 0, 1,
 		  false },
+		{ false, false, 6000, NEEDS_CSUM, VIRTIO_NET_HDR_GSO_UDP |
+		  VIRTIO_NET_HDR_GSO_ECN, 1480, 0, 0, 1, false },
 		{ true, true, 100, 0, 0, 0, 0, 0, 1, true },
 	};
 	static uint8_t frames[RTE_DIM(c)][20100];
@@ -2419,6 +2421,42 @@ rx_tso_cut(bool packed)
 BOTH(rx_tso_cut)
 
 /*
+ * The same on a 512-entry ring, where more than half the used entries of
+ * one burst (257 segments) are published half way: five 60-segment TSO
+ * packets into 257 buffers. Four arrive whole, the fifth cut after 17
+ * segments; the guest sees exactly 257 used entries, each once.
+ */
+static void
+rx_tso_cut_big_ring(bool packed)
+{
+	static uint8_t big[5][62 * 1024];
+	struct virtio_net_hdr_mrg_rxbuf h;
+	struct rte_mbuf *m[5];
+	uint32_t len[5], i;
+	struct fx n;
+
+	fx_open(&n, packed, V1 | MRG, 512, false);
+	for (i = 0; i < 5; i++) {
+		rng_seed(90 + i, "rx_tso_cut_big_ring");
+		m[i] = tso_mbuf(big[i], &len[i], false, 60000, 1000);
+	}
+	post_rx(&n.q, 2048, 1, 257);
+	assert_int_equal(vq_enqueue_burst(n.vq, m, 5), 5);
+	rte_pktmbuf_free_bulk(m, 5);
+	if (!packed)
+		assert_int_equal(n.q.used->idx, 257);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(rx_expect_segments(&n.q, big[i], len[i],
+						    1000), 60);
+	assert_int_equal(rx_expect_first_segments(&n.q, big[4], len[4], 1000,
+						  17), 17);
+	assert_int_equal(gd_rx(&n.q, &h, rx_buf, sizeof(rx_buf)), 0);
+	assert_int_equal(vq_stats(n.vq)->drops[VQ_DROP_NO_BUFFER], 1);
+	fx_close(&n);
+}
+BOTH(rx_tso_cut_big_ring)
+
+/*
  * A TSO mbuf no longer than one MSS (payload 1000, MSS 1448) to a guest
  * without TSO: nothing to segment, so it arrives as it is with its
  * checksums finished, not dropped.
@@ -2490,27 +2528,37 @@ static void
 rx_data_valid(bool packed)
 {
 	struct virtio_net_hdr_mrg_rxbuf h;
-	struct rte_mbuf *m;
+	struct rte_mbuf *m[4];
 	uint32_t len, i;
 	struct fx f;
 
-	for (i = 0; i < 2; i++) {
-		fx_open(&f, packed, V1 | (i == 0 ? GCSUM : 0), RING, false);
+	/* One packet alone, then four together (the batch path). */
+	for (i = 0; i < 4; i++) {
+		uint32_t k, n = i < 2 ? 1 : 4;
+
+		fx_open(&f, packed, V1 | (i % 2 == 0 ? GCSUM : 0), RING,
+			false);
 		len = mk_l4(frame_buf, false, true, 1200, 7);
 		put16(frame_buf + csum_field(false, true), 0);
 		put16(frame_buf + csum_field(false, true),
 		      (uint16_t)~fold(pseudo(frame_buf, false, 6, len - 34) +
 				      csum_add(0, frame_buf + 34, len - 34)));
-		m = mk_mbuf(frame_buf, len, 0, true);
-		m->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_GOOD |
-			      RTE_MBUF_F_RX_IP_CKSUM_GOOD;
-		post_rx(&f.q, 2048, 1, 1);
-		assert_int_equal(vq_enqueue_burst(f.vq, &m, 1), 1);
-		rte_pktmbuf_free(m);
-		rx_expect(&f.q, &h, frame_buf, len);
-		assert_true(l4_valid(rx_buf, len));
-		assert_int_equal(h.hdr.flags, i == 0 ? DATA_VALID : 0);
-		assert_int_equal(h.hdr.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+		for (k = 0; k < n; k++) {
+			m[k] = mk_mbuf(frame_buf, len, 0, true);
+			m[k]->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_GOOD |
+					 RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+		}
+		post_rx(&f.q, 2048, 1, n);
+		assert_int_equal(vq_enqueue_burst(f.vq, m, n), n);
+		rte_pktmbuf_free_bulk(m, n);
+		for (k = 0; k < n; k++) {
+			rx_expect(&f.q, &h, frame_buf, len);
+			assert_true(l4_valid(rx_buf, len));
+			assert_int_equal(h.hdr.flags,
+					 i % 2 == 0 ? DATA_VALID : 0);
+			assert_int_equal(h.hdr.gso_type,
+					 VIRTIO_NET_HDR_GSO_NONE);
+		}
 		fx_close(&f);
 	}
 }
@@ -2941,6 +2989,7 @@ main(void)
 		TESTS(rx_tso6_sw),
 		TESTS(rx_tso_small_mss),
 		TESTS(rx_tso_cut),
+		TESTS(rx_tso_cut_big_ring),
 		TESTS(rx_tso_short),
 		TESTS(rx_tso_odd_segments),
 		TESTS(rx_data_valid),

@@ -1552,12 +1552,13 @@ enum bad_kind {
 	B_TOO_BIG,		/* transmit: over 64 KiB plus headers */
 	B_IND_OFF,		/* INDIRECT without the feature */
 	B_NEXT_RANGE,		/* split: NEXT to a descriptor past the ring */
+	B_HEAD_RANGE,		/* split: an avail entry past the ring */
 	B_KINDS
 };
 
 static const char *const bad_names[B_KINDS] = {
 	"outside", "past_end", "wraps", "zero_len", "wrong_dir", "short_hdr",
-	"too_big", "ind_off", "next_range",
+	"too_big", "ind_off", "next_range", "head_range",
 };
 
 #define BATCH		4
@@ -1703,6 +1704,8 @@ batch_case(bool packed, bool rx, bool zc, enum bad_kind kind, unsigned int k)
 				  BATCH_FRAME, 50 + i);
 	}
 	post_batch(&h, d);
+	if (kind == B_HEAD_RANGE)
+		h.bad.avail->ring[k] = RING + 3;
 	if (rx) {
 		for (i = 0; i < BATCH; i++) {
 			vqt_frame(frame_buf, BATCH_FRAME, 50 + i);
@@ -1719,6 +1722,14 @@ batch_case(bool packed, bool rx, bool zc, enum bad_kind kind, unsigned int k)
 			assert_int_equal(vh->num_buffers, 1);
 			vqt_frame(frame_buf, BATCH_FRAME, 50 + i);
 			assert_memory_equal(p + HDR, frame_buf, BATCH_FRAME);
+		}
+		/* The buffers after the bad one are as the guest left them. */
+		for (i = k + 1; i < BATCH; i++) {
+			const uint8_t *p = gd_ptr(&h.mem, d[i].addr);
+			uint32_t b;
+
+			for (b = 0; b < d[i].len; b++)
+				assert_int_equal(p[b], 0x5a);
 		}
 	} else {
 		unsigned int j = 0;
@@ -1764,8 +1775,9 @@ hostile_in_batch(void **state)
 				if ((kind == B_SHORT_HDR || kind == B_TOO_BIG) &&
 				    dir == 1)
 					continue;	/* transmit rules */
-				if (kind == B_NEXT_RANGE && l == 1)
-					continue;	/* split rule */
+				if ((kind == B_NEXT_RANGE ||
+				     kind == B_HEAD_RANGE) && l == 1)
+					continue;	/* split rules */
 				print_message("# %s in a batch: %s %s\n",
 					      bad_names[kind],
 					      l ? "packed" : "split",
@@ -1785,64 +1797,64 @@ hostile_in_batch(void **state)
 /*
  * The guest offers the same buffer (split: the same head; packed: the
  * same id) a second time while the first is still lent to an mbuf,
- * which the spec forbids. The second is copied, not lent over the
- * first: both frames arrive, and once both mbufs are freed nothing is
- * held any more.
+ * which the spec forbids: alone (ids 0, 0) and inside a batch of four
+ * (ids 0, 1, 0, 2). The repeat is copied, not lent over the first:
+ * every frame arrives, and once the mbufs are freed nothing is held.
  */
 static void
-zc_duplicate(bool packed)
+zc_duplicate(bool packed, const uint16_t *ids, unsigned int n,
+	     unsigned int lent)
 {
 	struct rte_mbuf *pkts[VQ_BURST_MAX];
 	const struct vq_stats *st;
-	uint64_t gpa;
+	uint64_t gpa[BATCH];
 	struct hx h;
 	unsigned int i;
 
 	hx_init(&h, packed, false, FEAT_BASE, true);
 	st = vq_stats(h.bvq);
-	gpa = data(&h, HDR + BATCH_FRAME);
-	vqt_frame((uint8_t *)gd_ptr(&h.mem, gpa) + HDR, BATCH_FRAME, 60);
-	for (i = 2; i-- > 0;) {
+	for (i = 0; i < BATCH; i++) {
+		gpa[i] = data(&h, HDR + BATCH_FRAME);
+		vqt_frame((uint8_t *)gd_ptr(&h.mem, gpa[i]) + HDR,
+			  BATCH_FRAME, 60 + i);
+		if (packed)
+			continue;
+		h.bad.desc[i].addr = gpa[i];
+		h.bad.desc[i].len = HDR + BATCH_FRAME;
+		h.bad.desc[i].flags = 0;
+	}
+	for (i = n; i-- > 0;) {
 		if (packed) {
 			struct vring_packed_desc *p = &h.bad.pdesc[i];
 
-			p->addr = gpa;
+			p->addr = gpa[ids[i]];
 			p->len = HDR + BATCH_FRAME;
-			p->id = 0;
+			p->id = ids[i];
 			__atomic_store_n(&p->flags, (uint16_t)F_AVAIL,
 					 __ATOMIC_RELEASE);
 		} else {
-			h.bad.desc[0].addr = gpa;
-			h.bad.desc[0].len = HDR + BATCH_FRAME;
-			h.bad.desc[0].flags = 0;
-			h.bad.avail->ring[i] = 0;
+			h.bad.avail->ring[i] = ids[i];
 		}
 	}
 	if (!packed)
-		__atomic_store_n(&h.bad.avail->idx, 2, __ATOMIC_RELEASE);
-	assert_int_equal(vq_dequeue_burst(h.bvq, pkts, VQ_BURST_MAX), 2);
-	assert_int_equal(st->zc_packets, 1);
-	assert_int_equal(st->copy_packets, 1);
-	vqt_frame(frame_buf, BATCH_FRAME, 60);
-	assert_frame(pkts[0], frame_buf, BATCH_FRAME);
-	assert_frame(pkts[1], frame_buf, BATCH_FRAME);
-	assert_int_equal(vq_zc_outstanding(h.bvq), 1);
-	rte_pktmbuf_free_bulk(pkts, 2);
+		__atomic_store_n(&h.bad.avail->idx, n, __ATOMIC_RELEASE);
+	assert_int_equal(vq_dequeue_burst(h.bvq, pkts, VQ_BURST_MAX), n);
+	assert_int_equal(st->zc_packets, lent);
+	assert_int_equal(st->copy_packets, n - lent);
+	for (i = 0; i < n; i++) {
+		vqt_frame(frame_buf, BATCH_FRAME, 60 + ids[i]);
+		assert_frame(pkts[i], frame_buf, BATCH_FRAME);
+	}
+	assert_int_equal(vq_zc_outstanding(h.bvq), lent);
+	rte_pktmbuf_free_bulk(pkts, n);
 	vq_reap(h.bvq);
 	assert_int_equal(vq_zc_outstanding(h.bvq), 0);
-	/* Both came back, each under the id it was offered with. */
-	for (i = 0; i < 2; i++) {
-		if (packed) {
-			const struct vring_packed_desc *p = &h.bad.pdesc[i];
-
-			assert_true(p->flags & F_USED);
-			assert_int_equal(p->id, 0);
-		} else {
-			assert_int_equal(h.bad.used->ring[i].id, 0);
-		}
-	}
+	/* Each came back under the id it was offered with. */
 	if (!packed)
-		assert_int_equal(h.bad.used->idx, 2);
+		assert_int_equal(h.bad.used->idx, n);
+	for (i = 0; i < n; i++)
+		if (packed)
+			assert_true(h.bad.pdesc[i].flags & F_USED);
 	assert_false(vq_broken(h.bvq));
 	healthy(&h, 4);
 	hx_fini(&h);
@@ -1851,15 +1863,21 @@ zc_duplicate(bool packed)
 static void
 zc_duplicate_split(void **state)
 {
+	static const uint16_t twice[] = { 0, 0 }, batch[] = { 0, 1, 0, 2 };
+
 	(void)state;
-	zc_duplicate(false);
+	zc_duplicate(false, twice, 2, 1);
+	zc_duplicate(false, batch, 4, 3);
 }
 
 static void
 zc_duplicate_packed(void **state)
 {
+	static const uint16_t twice[] = { 0, 0 }, batch[] = { 0, 1, 0, 2 };
+
 	(void)state;
-	zc_duplicate(true);
+	zc_duplicate(true, twice, 2, 1);
+	zc_duplicate(true, batch, 4, 3);
 }
 
 int

@@ -385,6 +385,106 @@ vq_enqueue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t n,
 	return taken;
 }
 
+/* Whether the guest's event index lies in (old_idx, new_idx]. */
+static inline bool
+vq_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+/* A lent buffer came back: its used entry, in the layout's way. */
+typedef void (*vq_zc_done_fn)(struct vq *q, uint16_t pos, uint16_t id);
+
+/*
+ * Return zero-copy buffers whose mbufs were freed, while the used batch
+ * has room for a burst after them. Inlined with each layout's done().
+ */
+static __rte_always_inline void
+vq_collect_zc(struct vq *q, vq_zc_done_fn done)
+{
+	uint16_t slots[VQ_BURST_MAX];
+	unsigned int n, i;
+
+	do {
+		n = vq_zc_collect(q, slots, RTE_MIN(RTE_DIM(slots),
+				  RTE_DIM(q->used) - q->nused));
+		for (i = 0; i < n; i++) {
+			const struct vq_zc_slot *s = &q->zc->slot[slots[i]];
+
+			done(q, s->pos, s->id);
+		}
+	} while (n > 0 && q->nused < RTE_DIM(q->used) - VQ_BURST_MAX);
+}
+
+/* Read the next VQ_BATCH plain transmit buffers, or false (see layouts). */
+typedef bool (*vq_tx_batch_fn)(struct vq *q, uint32_t *len, uint16_t *id,
+			       uint8_t **p);
+/* Take the next buffer one descriptor at a time, judging every rule. */
+typedef enum vq_tx_result (*vq_tx_one_fn)(struct vq *q, struct vq_tx *t,
+					  uint16_t *id, uint16_t *ndesc,
+					  bool *zc);
+/* Where the next buffer is, as zero-copy slots record it. */
+typedef uint16_t (*vq_tx_pos_fn)(const struct vq *q);
+/* The next buffer, ndesc descriptors, was taken (lent when zc). */
+typedef void (*vq_tx_taken_fn)(struct vq *q, uint16_t ndesc, uint16_t id,
+			       bool zc);
+
+/*
+ * The dequeue loop both ring layouts run over count allocated mbufs:
+ * batches while they fit, else one buffer at a time. Stops at a buffer
+ * not there yet, a broken ring or a dry pool; the mbufs it did not fill
+ * are freed. Inlined with each layout's functions. Returns the packets.
+ */
+static __rte_always_inline uint16_t
+vq_dequeue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t count,
+		vq_tx_batch_fn batch, vq_tx_one_fn one, vq_tx_pos_fn pos,
+		vq_tx_taken_fn taken)
+{
+	bool enabled = __atomic_load_n(&q->vr->enabled, __ATOMIC_RELAXED);
+	uint16_t i = 0, out = 0;
+
+	while (i < count) {
+		uint16_t id[VQ_BATCH], ndesc = 1;
+		uint32_t len[VQ_BATCH];
+		uint8_t *p[VQ_BATCH];
+		enum vq_tx_result r;
+		struct vq_tx t;
+		unsigned int j;
+		bool zc;
+
+		if (count - i >= VQ_BATCH && batch(q, len, id, p)) {
+			for (j = 0; j < VQ_BATCH; j++) {
+				vq_tx_begin(&t, pkts[out]);
+				r = vq_tx_flat(q, &t, p[j], len[j], id[j],
+					       id[j], pos(q), &zc);
+				if (unlikely(r == VQ_TX_STOP)) {
+					vq_recycle(pkts[out]);
+					goto stop;
+				}
+				taken(q, 1, id[j], zc);
+				out += vq_tx_count(q, pkts[out], r, zc,
+						   enabled);
+			}
+			i += VQ_BATCH;
+			continue;
+		}
+		vq_tx_begin(&t, pkts[out]);
+		r = one(q, &t, &id[0], &ndesc, &zc);
+		if (r == VQ_TX_STOP || r == VQ_TX_BROKEN) {
+			vq_recycle(pkts[out]);
+			break;
+		}
+		taken(q, ndesc, id[0], zc);
+		out += vq_tx_count(q, pkts[out], r, zc, enabled);
+		i++;
+	}
+stop:
+	/* The mbufs of entries we did not get to. */
+	if (out < count)
+		rte_pktmbuf_free_bulk(&pkts[out], count - out);
+	return out;
+}
+
 /* Ring paths. */
 uint16_t vq_split_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vq_split_enqueue(struct vq *q, struct rte_mbuf **pkts, uint16_t n);

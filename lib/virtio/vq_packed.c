@@ -177,12 +177,6 @@ advance(const struct vq *q, uint16_t *pos, bool *wrap, uint16_t n)
 
 /* ---- used descriptors --------------------------------------------- */
 
-static inline int
-need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
-{
-	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
-}
-
 static bool
 guest_wants_call(struct vq *q, uint16_t old_pos, bool old_wrap)
 {
@@ -202,7 +196,7 @@ guest_wants_call(struct vq *q, uint16_t old_pos, bool old_wrap)
 		off -= q->size;
 	if (old_wrap != q->vr->used_wrap)
 		old -= q->size;
-	return need_event(off, q->vr->last_used_idx, old);
+	return vq_need_event(off, q->vr->last_used_idx, old);
 }
 
 /* Mark the used descriptors publish() just wrote. */
@@ -310,21 +304,11 @@ flush_in_order(struct vq *q, uint16_t seq_end)
 	}
 }
 
+/* A lent buffer, taken as sequence number seq, came back. */
 static void
-collect_zc(struct vq *q)
+zc_done(struct vq *q, uint16_t seq, uint16_t id)
 {
-	uint16_t slots[VQ_BURST_MAX];
-	unsigned int n, i;
-
-	do {
-		n = vq_zc_collect(q, slots, RTE_MIN(RTE_DIM(slots),
-				  RTE_DIM(q->used) - q->nused));
-		for (i = 0; i < n; i++) {
-			const struct vq_zc_slot *s = &q->zc->slot[slots[i]];
-
-			tx_done(q, s->pos, s->id, 1);
-		}
-	} while (n > 0 && q->nused < RTE_DIM(q->used) - VQ_BURST_MAX);
+	tx_done(q, seq, id, 1);
 }
 
 void
@@ -332,7 +316,7 @@ vq_packed_reap(struct vq *q)
 {
 	if (q->zc_held == 0 && q->nused == 0)
 		return;
-	collect_zc(q);
+	vq_collect_zc(q, zc_done);
 	if (q->pend != NULL)
 		flush_in_order(q, q->seq);
 	publish(q);
@@ -375,6 +359,21 @@ tx_one(struct vq *q, struct vq_tx *t, uint16_t *ndesc, uint16_t *id,
 	*ndesc = c.ndesc;
 	*id = c.id;
 	return vq_tx_finish(q, t);
+}
+
+/* Zero-copy slots record a buffer by its sequence number. */
+static inline uint16_t
+tx_pos(const struct vq *q)
+{
+	return q->seq;
+}
+
+/* The next buffer one descriptor at a time: its id and length. */
+static enum vq_tx_result
+tx_next(struct vq *q, struct vq_tx *t, uint16_t *id, uint16_t *ndesc,
+	bool *zc)
+{
+	return tx_one(q, t, ndesc, id, zc, q->seq);
 }
 
 /* The buffer at our avail position, ndesc descriptors, was taken. */
@@ -450,11 +449,10 @@ uint16_t
 vq_packed_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vhu_vring *vr = q->vr;
-	uint16_t count, out = 0, i = 0;
-	bool enabled;
+	uint16_t count, out = 0;
 
 	if (q->zc_held > 0 || q->nused > 0)
-		collect_zc(q);
+		vq_collect_zc(q, zc_done);
 	count = RTE_MIN(n, (uint16_t)(RTE_DIM(q->used) - q->nused));
 	if (count == 0 || !desc_avail(&ring(q)[vr->last_avail_idx],
 				      vr->avail_wrap))
@@ -462,45 +460,8 @@ vq_packed_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 	count = vq_alloc_burst(q, pkts, count);
 	if (count == 0)
 		goto done;
-	enabled = __atomic_load_n(&vr->enabled, __ATOMIC_RELAXED);
-	while (i < count) {
-		uint16_t ndesc = 0, id[VQ_BATCH];
-		uint32_t len[VQ_BATCH];
-		uint8_t *p[VQ_BATCH];
-		enum vq_tx_result r;
-		struct vq_tx t;
-		unsigned int j;
-		bool zc;
-
-		if (count - i >= VQ_BATCH && tx_batch(q, len, id, p)) {
-			for (j = 0; j < VQ_BATCH; j++) {
-				vq_tx_begin(&t, pkts[out]);
-				r = vq_tx_flat(q, &t, p[j], len[j], id[j],
-					       id[j], q->seq, &zc);
-				if (unlikely(r == VQ_TX_STOP)) {
-					vq_recycle(pkts[out]);
-					goto stop;
-				}
-				tx_taken(q, 1, id[j], zc);
-				out += vq_tx_count(q, pkts[out], r, zc,
-						   enabled);
-			}
-			i += VQ_BATCH;
-			continue;
-		}
-		vq_tx_begin(&t, pkts[out]);
-		r = tx_one(q, &t, &ndesc, &id[0], &zc, q->seq);
-		if (r == VQ_TX_STOP || r == VQ_TX_BROKEN) {
-			vq_recycle(pkts[out]);
-			break;
-		}
-		tx_taken(q, zc ? 1 : ndesc, id[0], zc);
-		out += vq_tx_count(q, pkts[out], r, zc, enabled);
-		i++;
-	}
-stop:
-	if (out < count)
-		rte_pktmbuf_free_bulk(&pkts[out], count - out);
+	out = vq_dequeue_loop(q, pkts, count, tx_batch, tx_next, tx_pos,
+			      tx_taken);
 done:
 	if (q->pend != NULL)
 		flush_in_order(q, q->seq);

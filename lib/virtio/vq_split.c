@@ -144,12 +144,6 @@ vq_split_init(struct vq *q)
 
 /* ---- used ring ---------------------------------------------------- */
 
-static inline int
-need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
-{
-	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
-}
-
 static void
 notify(struct vq *q, uint16_t old_idx, uint16_t new_idx)
 {
@@ -161,7 +155,7 @@ notify(struct vq *q, uint16_t old_idx, uint16_t new_idx)
 		uint16_t ev = __atomic_load_n(&avail(q)->ring[q->size],
 					      __ATOMIC_RELAXED);
 
-		need = need_event(ev, new_idx, old_idx);
+		need = vq_need_event(ev, new_idx, old_idx);
 	} else {
 		need = (__atomic_load_n(&avail(q)->flags, __ATOMIC_RELAXED) &
 			VRING_AVAIL_F_NO_INTERRUPT) == 0;
@@ -237,22 +231,11 @@ flush_in_order(struct vq *q)
 	}
 }
 
-/* Return zero-copy buffers whose mbufs were freed. */
+/* A lent buffer taken at avail position pos came back. */
 static void
-collect_zc(struct vq *q)
+zc_done(struct vq *q, uint16_t pos, uint16_t id)
 {
-	uint16_t slots[VQ_BURST_MAX];
-	unsigned int n, i;
-
-	do {
-		n = vq_zc_collect(q, slots, RTE_MIN(RTE_DIM(slots),
-				  RTE_DIM(q->used) - q->nused));
-		for (i = 0; i < n; i++) {
-			const struct vq_zc_slot *s = &q->zc->slot[slots[i]];
-
-			used_done(q, s->pos, s->id, 0);
-		}
-	} while (n > 0 && q->nused < RTE_DIM(q->used) - VQ_BURST_MAX);
+	used_done(q, pos, id, 0);
 }
 
 void
@@ -260,7 +243,7 @@ vq_split_reap(struct vq *q)
 {
 	if (q->zc_held == 0 && q->nused == 0)
 		return;
-	collect_zc(q);
+	vq_collect_zc(q, zc_done);
 	if (q->pend != NULL)
 		flush_in_order(q);
 	publish(q);
@@ -302,15 +285,40 @@ tx_one(struct vq *q, uint16_t head, uint16_t pos, struct vq_tx *t, bool *zc)
 	return vq_tx_finish(q, t);
 }
 
-/* The buffer at avail position pos, chain head, was taken. */
-static inline void
-tx_taken(struct vq *q, uint16_t pos, uint16_t head, bool zc)
+/* The avail position of the next buffer. */
+static inline uint16_t
+tx_pos(const struct vq *q)
 {
+	return q->vr->last_avail_idx;
+}
+
+/* The buffer at our avail position, chain head, was taken. */
+static inline void
+tx_taken(struct vq *q, uint16_t ndesc __rte_unused, uint16_t head, bool zc)
+{
+	uint16_t pos = q->vr->last_avail_idx;
+
 	q->vr->last_avail_idx = pos + 1;
 	if (!zc)
 		used_done(q, pos, head, 0);
 	else if (q->pend != NULL)	/* its used entry waits for the free */
 		q->pend[pos & q->mask] = (struct vq_pend){ .id = head };
+}
+
+/* The next buffer one descriptor at a time: its head and chain. */
+static enum vq_tx_result
+tx_next(struct vq *q, struct vq_tx *t, uint16_t *head, uint16_t *ndesc,
+	bool *zc)
+{
+	uint16_t pos = q->vr->last_avail_idx;
+
+	*ndesc = 1;	/* one avail entry, whatever the chain */
+	*head = avail(q)->ring[pos & q->mask];
+	if (unlikely(*head >= q->size)) {
+		vq_set_broken(q, "avail ring entry out of range");
+		return VQ_TX_BROKEN;
+	}
+	return tx_one(q, *head, pos, t, zc);
 }
 
 /* Prefetch the descriptors of the batch after the one at pos. */
@@ -367,12 +375,12 @@ batch_read(struct vq *q, uint16_t pos, bool write, uint16_t *head,
 
 /* A transmit batch: lengths between the header and the largest frame. */
 static bool
-tx_batch(struct vq *q, uint16_t pos, uint16_t *head, uint8_t **p,
-	 uint32_t *len)
+tx_batch(struct vq *q, uint32_t *len, uint16_t *head, uint8_t **p)
 {
 	uint64_t addr[VQ_BATCH];
 
-	return batch_read(q, pos, false, head, addr, len, p) &&
+	return batch_read(q, q->vr->last_avail_idx, false, head, addr, len,
+			  p) &&
 	       vq_tx_batch_lens(q, len);
 }
 
@@ -380,11 +388,10 @@ uint16_t
 vq_split_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vhu_vring *vr = q->vr;
-	uint16_t start = vr->last_avail_idx, count, i = 0, out = 0;
-	bool enabled;
+	uint16_t start = vr->last_avail_idx, count, out = 0;
 
 	if (q->zc_held > 0 || q->nused > 0)
-		collect_zc(q);
+		vq_collect_zc(q, zc_done);
 	count = __atomic_load_n(&avail(q)->idx, __ATOMIC_ACQUIRE) - start;
 	if (unlikely(count > q->size)) {
 		vq_set_broken(q, "avail index ran more than a ring ahead");
@@ -398,51 +405,8 @@ vq_split_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 	if (count == 0)
 		goto done;
 	rte_prefetch0(&avail(q)->ring[start & q->mask]);
-	enabled = __atomic_load_n(&vr->enabled, __ATOMIC_RELAXED);
-	while (i < count) {
-		uint16_t pos = start + i, head[VQ_BATCH];
-		uint32_t len[VQ_BATCH];
-		uint8_t *p[VQ_BATCH];
-		enum vq_tx_result r;
-		struct vq_tx t;
-		unsigned int j;
-		bool zc;
-
-		if (count - i >= VQ_BATCH && tx_batch(q, pos, head, p, len)) {
-			for (j = 0; j < VQ_BATCH; j++, pos++) {
-				vq_tx_begin(&t, pkts[out]);
-				r = vq_tx_flat(q, &t, p[j], len[j], head[j],
-					       head[j], pos, &zc);
-				if (unlikely(r == VQ_TX_STOP)) {
-					vq_recycle(pkts[out]);
-					goto stop;
-				}
-				tx_taken(q, pos, head[j], zc);
-				out += vq_tx_count(q, pkts[out], r, zc,
-						   enabled);
-			}
-			i += VQ_BATCH;
-			continue;
-		}
-		head[0] = avail(q)->ring[pos & q->mask];
-		if (unlikely(head[0] >= q->size)) {
-			vq_set_broken(q, "avail ring entry out of range");
-			break;
-		}
-		vq_tx_begin(&t, pkts[out]);
-		r = tx_one(q, head[0], pos, &t, &zc);
-		if (r == VQ_TX_STOP || r == VQ_TX_BROKEN) {
-			vq_recycle(pkts[out]);
-			break;
-		}
-		tx_taken(q, pos, head[0], zc);
-		out += vq_tx_count(q, pkts[out], r, zc, enabled);
-		i++;
-	}
-stop:
-	/* The mbufs of entries we did not get to. */
-	if (out < count)
-		rte_pktmbuf_free_bulk(&pkts[out], count - out);
+	out = vq_dequeue_loop(q, pkts, count, tx_batch, tx_next, tx_pos,
+			      tx_taken);
 done:
 	if (q->pend != NULL)
 		flush_in_order(q);

@@ -20,28 +20,10 @@
 #define FEAT_BASE	(VHU_BIT(VHU_F_VERSION_1))
 #define FEAT_MRG	(FEAT_BASE | VHU_BIT(VHU_NET_F_MRG_RXBUF))
 
-struct fx {
-	struct gd_mem mem;
-	struct gd_q q;
-	struct vq *vq;
-};
-
 static void
-fx_init(struct fx *f, bool packed, uint64_t features, bool zc)
+fx_init(struct vqt_fx *f, bool packed, uint64_t features, bool zc)
 {
-	assert_non_null(vqt_init());
-	assert_int_equal(gd_mem_init(&f->mem, 64 << 20), 0);
-	assert_int_equal(gd_q_init(&f->q, &f->mem, 256, packed, features), 0);
-	f->vq = vqt_vq(&f->q, zc);
-	assert_non_null(f->vq);
-}
-
-static void
-fx_fini(struct fx *f)
-{
-	vq_free(f->vq);
-	gd_q_fini(&f->q);
-	gd_mem_fini(&f->mem);
+	assert_int_equal(vqt_fx_open(f, packed, features, zc), 0);
 }
 
 /* The frame an mbuf holds equals want. */
@@ -65,7 +47,7 @@ tx_copy(bool packed)
 	struct gd_shape one = { .nsegs = 1 };
 	struct rte_mbuf *pkts[VQ_BURST_MAX];
 	uint8_t frame[2048];
-	struct fx f;
+	struct vqt_fx f;
 	uint16_t n, i;
 
 	fx_init(&f, packed, FEAT_BASE, false);
@@ -83,7 +65,7 @@ tx_copy(bool packed)
 	assert_int_equal(gd_tx_reclaim(&f.q), RTE_DIM(sizes));
 	assert_int_equal(vq_stats(f.vq)->copy_packets, RTE_DIM(sizes));
 	assert_false(vq_broken(f.vq));
-	fx_fini(&f);
+	vqt_fx_close(&f);
 }
 
 static void
@@ -108,7 +90,7 @@ tx_zero_copy(bool packed)
 	struct gd_shape one = { .nsegs = 1 };
 	struct rte_mbuf *pkts[VQ_BURST_MAX];
 	uint8_t frame[2048];
-	struct fx f;
+	struct vqt_fx f;
 	uint16_t n, i;
 
 	fx_init(&f, packed, FEAT_BASE, true);
@@ -136,7 +118,7 @@ tx_zero_copy(bool packed)
 	vq_reap(f.vq);
 	assert_int_equal(gd_tx_reclaim(&f.q), 4);
 	assert_int_equal(vq_zc_outstanding(f.vq), 0);
-	fx_fini(&f);
+	vqt_fx_close(&f);
 }
 
 static void
@@ -171,7 +153,7 @@ rx(bool packed, uint64_t features, uint32_t buflen, const struct gd_shape *s,
 	struct virtio_net_hdr_mrg_rxbuf hdr;
 	uint8_t frame[2048], got[4096];
 	struct rte_mbuf *m;
-	struct fx f;
+	struct vqt_fx f;
 	int i;
 
 	fx_init(&f, packed, features, false);
@@ -188,7 +170,7 @@ rx(bool packed, uint64_t features, uint32_t buflen, const struct gd_shape *s,
 	assert_int_equal(gd_rx(&f.q, &hdr, got, sizeof(got)), 0);
 	assert_int_equal(vq_stats(f.vq)->packets, 1);
 	assert_true(gd_calls(&f.q) > 0);
-	fx_fini(&f);
+	vqt_fx_close(&f);
 }
 
 static void
@@ -230,24 +212,18 @@ rx_mergeable(void **state)
 static void
 big_endian_refused(void **state)
 {
-	struct gd_mem mem;
-	struct gd_q q;
-	struct vq *vq;
+	struct vqt_fx f;
 
 	(void)state;
-	assert_non_null(vqt_init());
-	assert_int_equal(gd_mem_init(&mem, 16 << 20), 0);
-	assert_int_equal(gd_q_init(&q, &mem, 256, false, 0), 0);
-	q.vr.big_endian = true;
+	assert_int_equal(vqt_fx_guest(&f, false, 0), 0);
+	f.q.vr.big_endian = true;
 	rte_errno = 0;
-	assert_null(vqt_vq(&q, false));
+	assert_null(vqt_vq(&f.q, false));
 	assert_int_equal(rte_errno, ENOTSUP);
-	q.vr.big_endian = false;
-	vq = vqt_vq(&q, false);
-	assert_non_null(vq);
-	vq_free(vq);
-	gd_q_fini(&q);
-	gd_mem_fini(&mem);
+	f.q.vr.big_endian = false;
+	f.vq = vqt_vq(&f.q, false);
+	assert_non_null(f.vq);
+	vqt_fx_close(&f);
 }
 
 int

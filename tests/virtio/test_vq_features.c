@@ -2335,6 +2335,30 @@ rx_tso_shared_mbuf(bool packed)
 BOTH(rx_tso_shared_mbuf)
 
 /*
+ * One TSO mbuf (IPv6 or IPv4, pay bytes at mss) into a guest with feat,
+ * which cannot take it whole, with nbuf 2 KiB buffers posted: it is
+ * segmented in software, and nsegs exact segments arrive, none dropped.
+ */
+static void
+sw_tso_arrives(bool packed, uint64_t feat, bool v6, uint32_t pay,
+	       uint16_t mss, unsigned int nbuf, unsigned int nsegs)
+{
+	struct rte_mbuf *m;
+	uint32_t len;
+	struct fx f;
+
+	fx_open(&f, packed, feat, RING, false);
+	m = tso_mbuf(frame_buf, &len, v6, pay, mss);
+	post_rx(&f.q, 2048, 1, nbuf);
+	assert_int_equal(vq_enqueue_burst(f.vq, &m, 1), 1);
+	rte_pktmbuf_free(m);
+	assert_int_equal(vq_stats(f.vq)->drops[VQ_DROP_GSO], 0);
+	assert_int_equal(rx_expect_segments(&f.q, frame_buf, len, mss), nsegs);
+	assert_int_equal(vq_stats(f.vq)->sw_gso, 1);
+	fx_close(&f);
+}
+
+/*
  * Software TSO of TCP/IPv6: a TSO mbuf over IPv6 to a guest that only
  * takes IPv4 TSO (GUEST_TSO4 + GUEST_CSUM) arrives as MSS-sized segments
  * with IPv6 payload lengths and TCP checksums right; it is not dropped.
@@ -2342,20 +2366,9 @@ BOTH(rx_tso_shared_mbuf)
 static void
 rx_tso6_sw(bool packed)
 {
-	struct rte_mbuf *m;
-	uint32_t len;
-	struct fx g;
-
 	rng_seed(84, "rx_tso6_sw");
-	fx_open(&g, packed, V1 | MRG | GCSUM | GTSO4, RING, false);
-	m = tso_mbuf(frame_buf, &len, true, 20000, 1440);
-	post_rx(&g.q, 2048, 1, 20);
-	assert_int_equal(vq_enqueue_burst(g.vq, &m, 1), 1);
-	rte_pktmbuf_free(m);
-	assert_int_equal(vq_stats(g.vq)->drops[VQ_DROP_GSO], 0);
-	assert_int_equal(rx_expect_segments(&g.q, frame_buf, len, 1440), 14);
-	assert_int_equal(vq_stats(g.vq)->sw_gso, 1);
-	fx_close(&g);
+	sw_tso_arrives(packed, V1 | MRG | GCSUM | GTSO4, true, 20000, 1440,
+		       20, 14);
 }
 BOTH(rx_tso6_sw)
 
@@ -2367,19 +2380,8 @@ BOTH(rx_tso6_sw)
 static void
 rx_tso_small_mss(bool packed)
 {
-	struct rte_mbuf *m;
-	uint32_t len;
-	struct fx n;
-
 	rng_seed(85, "rx_tso_small_mss");
-	fx_open(&n, packed, V1 | MRG, RING, false);
-	m = tso_mbuf(frame_buf, &len, false, 65000, 536);
-	post_rx(&n.q, 1024, 1, 130);
-	assert_int_equal(vq_enqueue_burst(n.vq, &m, 1), 1);
-	rte_pktmbuf_free(m);
-	assert_int_equal(vq_stats(n.vq)->drops[VQ_DROP_GSO], 0);
-	assert_int_equal(rx_expect_segments(&n.q, frame_buf, len, 536), 122);
-	fx_close(&n);
+	sw_tso_arrives(packed, V1 | MRG, false, 65000, 536, 130, 122);
 }
 BOTH(rx_tso_small_mss)
 
@@ -2464,19 +2466,8 @@ BOTH(rx_tso_cut_big_ring)
 static void
 rx_tso_short(bool packed)
 {
-	struct rte_mbuf *m;
-	uint32_t len;
-	struct fx n;
-
 	rng_seed(86, "rx_tso_short");
-	fx_open(&n, packed, V1 | MRG, RING, false);
-	m = tso_mbuf(frame_buf, &len, false, 1000, 1448);
-	post_rx(&n.q, 2048, 1, 1);
-	assert_int_equal(vq_enqueue_burst(n.vq, &m, 1), 1);
-	rte_pktmbuf_free(m);
-	assert_int_equal(vq_stats(n.vq)->drops[VQ_DROP_GSO], 0);
-	assert_int_equal(rx_expect_segments(&n.q, frame_buf, len, 1448), 1);
-	fx_close(&n);
+	sw_tso_arrives(packed, V1 | MRG, false, 1000, 1448, 1, 1);
 }
 BOTH(rx_tso_short)
 

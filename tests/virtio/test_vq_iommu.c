@@ -25,34 +25,28 @@
 			 VHU_BIT(VHU_F_ACCESS_PLATFORM))
 
 struct fx {
-	struct gd_mem mem;
-	struct gd_q q;
+	struct vqt_fx g;
 	struct vhu_iotlb tlb;
 	struct vhu_iotlb_entry e[64];
-	struct vq *vq;
 };
 
 static void
 fx_init(struct fx *f, bool packed)
 {
 	memset(f, 0, sizeof(*f));
-	assert_non_null(vqt_init());
-	assert_int_equal(gd_mem_init(&f->mem, 64 << 20), 0);
-	assert_int_equal(gd_q_init(&f->q, &f->mem, 256, packed, FEAT), 0);
+	assert_int_equal(vqt_fx_guest(&f->g, packed, FEAT), 0);
 	f->tlb.e = f->e;
 	f->tlb.cap = RTE_DIM(f->e);
-	f->q.dp.iommu = true;
-	f->q.dp.iotlb = &f->tlb;
-	f->vq = vqt_vq(&f->q, false);
-	assert_non_null(f->vq);
+	f->g.q.dp.iommu = true;
+	f->g.q.dp.iotlb = &f->tlb;
+	f->g.vq = vqt_vq(&f->g.q, false);
+	assert_non_null(f->g.vq);
 }
 
 static void
 fx_fini(struct fx *f)
 {
-	vq_free(f->vq);
-	gd_q_fini(&f->q);
-	gd_mem_fini(&f->mem);
+	vqt_fx_close(&f->g);
 }
 
 /* Map [iova, iova + len) to guest physical gpa, kept sorted by iova. */
@@ -67,7 +61,7 @@ map(struct fx *f, uint64_t iova, uint64_t gpa, uint64_t len, uint8_t perm)
 	}
 	f->e[i] = (struct vhu_iotlb_entry){
 		.iova = iova, .size = len, .uva = gpa, .perm = perm,
-		.hva = f->mem.hva + gpa,
+		.hva = f->g.mem.hva + gpa,
 	};
 	f->tlb.n++;
 }
@@ -76,20 +70,20 @@ map(struct fx *f, uint64_t iova, uint64_t gpa, uint64_t len, uint8_t perm)
 static void
 map_all(struct fx *f)
 {
-	map(f, IOVA_OFF, 0, f->mem.size, VHU_ACCESS_RW);
+	map(f, IOVA_OFF, 0, f->g.mem.size, VHU_ACCESS_RW);
 }
 
 /* Rewrite the descriptor(s) of buffer id to carry IOVAs. */
 static void
 to_iova(struct fx *f, int id)
 {
-	if (f->q.packed) {
-		uint16_t pos = (uint16_t)((f->q.next_avail + f->q.size - 1) %
-					  f->q.size);
+	if (f->g.q.packed) {
+		uint16_t pos = (uint16_t)((f->g.q.next_avail + f->g.q.size - 1) %
+					  f->g.q.size);
 
-		f->q.pdesc[pos].addr += IOVA_OFF;
+		f->g.q.pdesc[pos].addr += IOVA_OFF;
 	} else {
-		f->q.desc[id].addr += IOVA_OFF;
+		f->g.q.desc[id].addr += IOVA_OFF;
 	}
 }
 
@@ -105,25 +99,25 @@ tx_through_iotlb(bool packed)
 
 	fx_init(&f, packed);
 	vqt_frame(frame, sizeof(frame), 3);
-	id = gd_tx(&f.q, &hdr, frame, sizeof(frame), &one);
+	id = gd_tx(&f.g.q, &hdr, frame, sizeof(frame), &one);
 	assert_true(id >= 0);
 	to_iova(&f, id);
 	/* No entry yet: nothing consumed, a miss asked for its address. */
-	assert_int_equal(vq_dequeue_burst(f.vq, &m, 1), 0);
-	assert_true(f.q.vr.miss_pending);
-	assert_int_equal(f.q.vr.miss_iova,
-			 f.q.bufs[id].gpa[0] + IOVA_OFF);
-	assert_int_equal(f.q.vr.last_avail_idx, 0);
-	assert_false(vq_broken(f.vq));
+	assert_int_equal(vq_dequeue_burst(f.g.vq, &m, 1), 0);
+	assert_true(f.g.q.vr.miss_pending);
+	assert_int_equal(f.g.q.vr.miss_iova,
+			 f.g.q.bufs[id].gpa[0] + IOVA_OFF);
+	assert_int_equal(f.g.q.vr.last_avail_idx, 0);
+	assert_false(vq_broken(f.g.vq));
 	/* The front-end answers: the buffer goes through. */
-	f.q.vr.miss_pending = false;
+	f.g.q.vr.miss_pending = false;
 	map_all(&f);
-	assert_int_equal(vq_dequeue_burst(f.vq, &m, 1), 1);
+	assert_int_equal(vq_dequeue_burst(f.g.vq, &m, 1), 1);
 	assert_int_equal(m->pkt_len, sizeof(frame));
 	assert_memory_equal(rte_pktmbuf_read(m, 0, sizeof(frame), buf), frame,
 			    sizeof(frame));
 	rte_pktmbuf_free(m);
-	assert_int_equal(gd_tx_reclaim(&f.q), 1);
+	assert_int_equal(gd_tx_reclaim(&f.g.q), 1);
 	fx_fini(&f);
 }
 
@@ -163,27 +157,27 @@ tx_across_scattered_pages(void **state)
 	map(&f, iova + PAGE, b, PAGE, VHU_ACCESS_RO);
 	vqt_frame(frame, sizeof(frame), 9);
 	/* header + the first 688 frame bytes at the end of page a... */
-	memset(gd_ptr(&f.mem, a + PAGE - first), 0, f.q.hdr_len);
-	memcpy(gd_ptr(&f.mem, a + PAGE - first + f.q.hdr_len), frame,
-	       first - f.q.hdr_len);
+	memset(gd_ptr(&f.g.mem, a + PAGE - first), 0, f.g.q.hdr_len);
+	memcpy(gd_ptr(&f.g.mem, a + PAGE - first + f.g.q.hdr_len), frame,
+	       first - f.g.q.hdr_len);
 	/* ...the rest at the start of page b. */
-	memcpy(gd_ptr(&f.mem, b), frame + first - f.q.hdr_len,
-	       sizeof(frame) - (first - f.q.hdr_len));
-	f.q.desc[0].addr = iova + PAGE - first;
-	f.q.desc[0].len = f.q.hdr_len + sizeof(frame);
-	f.q.desc[0].flags = 0;
-	f.q.free_head = f.q.desc[0].next;
-	f.q.nfree--;
-	f.q.bufs[0].busy = true;
-	f.q.bufs[0].ndesc = 1;
-	f.q.avail->ring[0] = 0;
-	__atomic_store_n(&f.q.avail->idx, ++f.q.avail_idx, __ATOMIC_RELEASE);
-	assert_int_equal(vq_dequeue_burst(f.vq, &m, 1), 1);
+	memcpy(gd_ptr(&f.g.mem, b), frame + first - f.g.q.hdr_len,
+	       sizeof(frame) - (first - f.g.q.hdr_len));
+	f.g.q.desc[0].addr = iova + PAGE - first;
+	f.g.q.desc[0].len = f.g.q.hdr_len + sizeof(frame);
+	f.g.q.desc[0].flags = 0;
+	f.g.q.free_head = f.g.q.desc[0].next;
+	f.g.q.nfree--;
+	f.g.q.bufs[0].busy = true;
+	f.g.q.bufs[0].ndesc = 1;
+	f.g.q.avail->ring[0] = 0;
+	__atomic_store_n(&f.g.q.avail->idx, ++f.g.q.avail_idx, __ATOMIC_RELEASE);
+	assert_int_equal(vq_dequeue_burst(f.g.vq, &m, 1), 1);
 	assert_int_equal(m->pkt_len, sizeof(frame));
 	assert_memory_equal(rte_pktmbuf_read(m, 0, sizeof(frame), buf), frame,
 			    sizeof(frame));
 	rte_pktmbuf_free(m);
-	assert_int_equal(gd_tx_reclaim(&f.q), 1);
+	assert_int_equal(gd_tx_reclaim(&f.g.q), 1);
 	fx_fini(&f);
 }
 
@@ -200,23 +194,23 @@ rx_needs_write_permission(void **state)
 
 	(void)state;
 	fx_init(&f, false);
-	id = gd_rx_post(&f.q, 2048, &one);
+	id = gd_rx_post(&f.g.q, 2048, &one);
 	assert_true(id >= 0);
 	to_iova(&f, id);
-	map(&f, IOVA_OFF, 0, f.mem.size, VHU_ACCESS_RO);
+	map(&f, IOVA_OFF, 0, f.g.mem.size, VHU_ACCESS_RO);
 	vqt_frame(frame, sizeof(frame), 4);
 	m = rte_pktmbuf_alloc(vqt_init());
 	memcpy(rte_pktmbuf_append(m, sizeof(frame)), frame, sizeof(frame));
-	assert_int_equal(vq_enqueue_burst(f.vq, &m, 1), 0);
-	assert_true(f.q.vr.miss_pending);
-	assert_int_equal(f.q.vr.miss_perm, VHU_ACCESS_WO);
-	assert_int_equal(vq_stats(f.vq)->drops[VQ_DROP_NO_BUFFER], 1);
+	assert_int_equal(vq_enqueue_burst(f.g.vq, &m, 1), 0);
+	assert_true(f.g.q.vr.miss_pending);
+	assert_int_equal(f.g.q.vr.miss_perm, VHU_ACCESS_WO);
+	assert_int_equal(vq_stats(f.g.vq)->drops[VQ_DROP_NO_BUFFER], 1);
 	/* Writable now: delivered. */
 	f.e[0].perm = VHU_ACCESS_RW;
-	f.q.vr.miss_pending = false;
-	assert_int_equal(vq_enqueue_burst(f.vq, &m, 1), 1);
+	f.g.q.vr.miss_pending = false;
+	assert_int_equal(vq_enqueue_burst(f.g.vq, &m, 1), 1);
 	rte_pktmbuf_free(m);
-	assert_int_equal(gd_rx(&f.q, &hdr, got, sizeof(got)), sizeof(frame));
+	assert_int_equal(gd_rx(&f.g.q, &hdr, got, sizeof(got)), sizeof(frame));
 	assert_memory_equal(got, frame, sizeof(frame));
 	fx_fini(&f);
 }
@@ -235,22 +229,22 @@ rx_log_marks_guest_physical(void **state)
 	(void)state;
 	fx_init(&f, false);
 	memset(log, 0, sizeof(log));
-	f.q.dp.log_base = log;
-	f.q.dp.log_size = sizeof(log);
-	f.q.dp.log_all = true;
-	id = gd_rx_post(&f.q, 2048, &one);
+	f.g.q.dp.log_base = log;
+	f.g.q.dp.log_size = sizeof(log);
+	f.g.q.dp.log_all = true;
+	id = gd_rx_post(&f.g.q, 2048, &one);
 	assert_true(id >= 0);
 	to_iova(&f, id);
 	map_all(&f);
 	vqt_frame(frame, sizeof(frame), 5);
 	m = rte_pktmbuf_alloc(vqt_init());
 	memcpy(rte_pktmbuf_append(m, sizeof(frame)), frame, sizeof(frame));
-	assert_int_equal(vq_enqueue_burst(f.vq, &m, 1), 1);
+	assert_int_equal(vq_enqueue_burst(f.g.vq, &m, 1), 1);
 	rte_pktmbuf_free(m);
-	page = f.q.bufs[id].gpa[0] / PAGE;
+	page = f.g.q.bufs[id].gpa[0] / PAGE;
 	assert_true(log[page / 8] & (1u << (page % 8)));
 	/* The IOVA's page would be far outside this log: nothing lost. */
-	assert_int_equal(f.q.dp.log_dropped, 0);
+	assert_int_equal(f.g.q.dp.log_dropped, 0);
 	fx_fini(&f);
 }
 

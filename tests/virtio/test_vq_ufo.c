@@ -29,33 +29,16 @@
 #define FEAT		(VHU_BIT(VHU_F_VERSION_1) | \
 			 VHU_BIT(VHU_NET_F_MRG_RXBUF))
 
-struct fx {
-	struct gd_mem mem;
-	struct gd_q q;
-	struct vq *vq;
-};
-
+/* A guest with rx_bufs 2 KiB receive buffers posted. */
 static void
-fx_init(struct fx *f, bool packed, uint64_t features, int rx_bufs)
+fx_init(struct vqt_fx *f, bool packed, uint64_t features, int rx_bufs)
 {
 	struct gd_shape one = { .nsegs = 1 };
 	int i;
 
-	assert_non_null(vqt_init());
-	assert_int_equal(gd_mem_init(&f->mem, 64 << 20), 0);
-	assert_int_equal(gd_q_init(&f->q, &f->mem, 256, packed, features), 0);
-	f->vq = vqt_vq(&f->q, false);
-	assert_non_null(f->vq);
+	assert_int_equal(vqt_fx_open(f, packed, features, false), 0);
 	for (i = 0; i < rx_bufs; i++)
 		assert_true(gd_rx_post(&f->q, 2048, &one) >= 0);
-}
-
-static void
-fx_fini(struct fx *f)
-{
-	vq_free(f->vq);
-	gd_q_fini(&f->q);
-	gd_mem_fini(&f->mem);
 }
 
 /* An IPv4/UDP frame of DGRAM payload bytes, checksums left to offload. */
@@ -117,7 +100,7 @@ fragments(bool packed)
 	uint32_t len = datagram(frame), ip_payload = len - L2 - L3, seen = 0;
 	struct rte_mbuf *m = ufo_mbuf(frame, len);
 	uint8_t before[8192];
-	struct fx f;
+	struct vqt_fx f;
 	int n, k = 0;
 
 	fx_init(&f, packed, FEAT, 64);
@@ -153,7 +136,7 @@ fragments(bool packed)
 	assert_int_equal(fold((uint32_t)rte_ipv4_phdr_cksum(ip0, 0) +
 			      rte_raw_cksum(whole, ip_payload)), 0xffff);
 	assert_int_equal(vq_stats(f.vq)->sw_gso, 1);
-	fx_fini(&f);
+	vqt_fx_close(&f);
 }
 
 static void
@@ -183,7 +166,7 @@ fragments_cut(void **state)
 	uint32_t len = datagram(frame);
 	struct rte_mbuf *m = ufo_mbuf(frame, len);
 	const struct rte_ipv4_hdr *ip = (const void *)(got + L2);
-	struct fx f;
+	struct vqt_fx f;
 
 	(void)state;
 	fx_init(&f, false, FEAT, 1);
@@ -195,7 +178,7 @@ fragments_cut(void **state)
 			 RTE_IPV4_HDR_MF_FLAG);
 	assert_memory_equal(got + L2 + L3 + 8, frame + L2 + L3 + 8, FRAG - 8);
 	assert_int_equal(gd_rx(&f.q, &h, got, sizeof(got)), 0);
-	fx_fini(&f);
+	vqt_fx_close(&f);
 }
 
 /* Towards a guest with GUEST_UFO (and GUEST_CSUM): one packet. */
@@ -206,7 +189,7 @@ passed_whole(void **state)
 	uint8_t frame[8192], got[8192];
 	uint32_t len = datagram(frame);
 	struct rte_mbuf *m = ufo_mbuf(frame, len);
-	struct fx f;
+	struct vqt_fx f;
 
 	(void)state;
 	fx_init(&f, false, FEAT | VHU_BIT(VHU_NET_F_GUEST_UFO) |
@@ -221,7 +204,7 @@ passed_whole(void **state)
 	assert_int_equal(h.hdr.csum_start, L2 + L3);
 	assert_int_equal(h.hdr.csum_offset, 6);
 	assert_int_equal(vq_stats(f.vq)->sw_gso, 0);
-	fx_fini(&f);
+	vqt_fx_close(&f);
 }
 
 /* A guest sending UFO (HOST_UFO): the mbuf asks for UDP segmentation. */
@@ -241,7 +224,7 @@ guest_sends_ufo(void **state)
 	uint8_t frame[8192];
 	uint32_t len = datagram(frame);
 	struct rte_mbuf *m;
-	struct fx f;
+	struct vqt_fx f;
 
 	(void)state;
 	/* The queue carries guest transmissions only: no receive buffers. */
@@ -257,7 +240,7 @@ guest_sends_ufo(void **state)
 	assert_int_equal(m->l3_len, L3);
 	assert_int_equal(m->pkt_len, len);
 	rte_pktmbuf_free(m);
-	fx_fini(&f);
+	vqt_fx_close(&f);
 }
 
 int

@@ -70,3 +70,38 @@ vqt_vq(struct gd_q *q, bool zero_copy)
 
 	return vq_create(&q->vr, &p);
 }
+
+int
+vqt_fx_guest(struct vqt_fx *f, bool packed, uint64_t features)
+{
+	memset(f, 0, sizeof(*f));
+	if (vqt_init() == NULL || gd_mem_init(&f->mem, 64 << 20) != 0)
+		return -1;
+	if (gd_q_init(&f->q, &f->mem, 256, packed, features) != 0) {
+		gd_mem_fini(&f->mem);
+		return -1;
+	}
+	return 0;
+}
+
+int
+vqt_fx_open(struct vqt_fx *f, bool packed, uint64_t features,
+	    bool zero_copy)
+{
+	if (vqt_fx_guest(f, packed, features) != 0)
+		return -1;
+	f->vq = vqt_vq(&f->q, zero_copy);
+	if (f->vq == NULL) {
+		vqt_fx_close(f);
+		return -1;
+	}
+	return 0;
+}
+
+void
+vqt_fx_close(struct vqt_fx *f)
+{
+	vq_free(f->vq);
+	gd_q_fini(&f->q);
+	gd_mem_fini(&f->mem);
+}

@@ -17,4 +17,18 @@ void vqt_frame(uint8_t *buf, uint32_t len, uint32_t seed);
 /* A queue over q with default parameters (zero-copy as asked). */
 struct vq *vqt_vq(struct gd_q *q, bool zero_copy);
 
+/* A guest (64 MiB of memory, one 256-entry ring) and its queue. */
+struct vqt_fx {
+	struct gd_mem mem;
+	struct gd_q q;
+	struct vq *vq;
+};
+
+/* The guest side only, so the ring can be set up before vqt_vq(). */
+int vqt_fx_guest(struct vqt_fx *f, bool packed, uint64_t features);
+/* Guest and queue; 0, or -1 when either cannot be made. */
+int vqt_fx_open(struct vqt_fx *f, bool packed, uint64_t features,
+		bool zero_copy);
+void vqt_fx_close(struct vqt_fx *f);
+
 #endif /* VQT_H */

@@ -188,36 +188,15 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Guest memory: gd's memfd, or the same on 2 MiB hugepages (--huge). */
+/* Guest memory: gd's memfd, on 2 MiB hugepages with --huge. */
 static int
 mem_init(struct gd_mem *m, uint64_t size)
 {
-	struct vhu_mem_region *r = &m->table.regions[0];
+	int rc = opt.huge ? gd_mem_init_huge(m, size) : gd_mem_init(m, size);
 
-	if (!opt.huge)
-		return gd_mem_init(m, size);
-	size = RTE_ALIGN_CEIL(size, 2u << 20);
-	memset(m, 0, sizeof(*m));
-	m->fd = memfd_create("vq-bench-guest", MFD_CLOEXEC | MFD_HUGETLB);
-	if (m->fd < 0 || ftruncate(m->fd, (off_t)size) < 0)
-		return -errno;
-	m->gva = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
-	m->hva = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
-	if (m->gva == MAP_FAILED || m->hva == MAP_FAILED)
-		return -errno;
-	/* Fault it in now, not inside a timed region. */
-	memset(m->gva, 0, size);
-	m->size = size;
-	m->brk = 4096;
-	m->table.nregions = 1;
-	r->gpa = 0;
-	r->size = size;
-	r->uva = (uint64_t)(uintptr_t)m->gva;
-	r->hva = m->hva;
-	r->map_base = m->hva;
-	r->map_len = size;
-	r->fd = -1;
-	return 0;
+	if (rc == 0 && opt.huge)
+		memset(m->gva, 0, m->size);	/* fault it in, not timed */
+	return rc;
 }
 
 static int

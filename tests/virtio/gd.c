@@ -14,13 +14,13 @@
 #define F_AVAIL		(1u << VRING_PACKED_DESC_F_AVAIL)
 #define F_USED		(1u << VRING_PACKED_DESC_F_USED)
 
-int
-gd_mem_init(struct gd_mem *m, uint64_t size)
+static int
+mem_init(struct gd_mem *m, uint64_t size, unsigned int memfd_flags)
 {
 	struct vhu_mem_region *r = &m->table.regions[0];
 
 	memset(m, 0, sizeof(*m));
-	m->fd = memfd_create("gd-guest", MFD_CLOEXEC);
+	m->fd = memfd_create("gd-guest", MFD_CLOEXEC | memfd_flags);
 	if (m->fd < 0 || ftruncate(m->fd, (off_t)size) < 0)
 		return -errno;
 	m->gva = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
@@ -38,6 +38,20 @@ gd_mem_init(struct gd_mem *m, uint64_t size)
 	r->map_len = size;
 	r->fd = -1;
 	return 0;
+}
+
+int
+gd_mem_init(struct gd_mem *m, uint64_t size)
+{
+	return mem_init(m, size, 0);
+}
+
+int
+gd_mem_init_huge(struct gd_mem *m, uint64_t size)
+{
+	const uint64_t page = 2u << 20;
+
+	return mem_init(m, (size + page - 1) & ~(page - 1), MFD_HUGETLB);
 }
 
 void

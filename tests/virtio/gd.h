@@ -30,6 +30,8 @@ struct gd_mem {
 };
 
 int gd_mem_init(struct gd_mem *m, uint64_t size);
+/* The same on 2 MiB hugepages (size rounded up to them). */
+int gd_mem_init_huge(struct gd_mem *m, uint64_t size);
 void gd_mem_fini(struct gd_mem *m);
 /* Guest physical address of len fresh bytes (0 when full). */
 uint64_t gd_alloc(struct gd_mem *m, uint64_t len, uint64_t align);

@@ -125,18 +125,6 @@ fenced_mem_fini(struct hx *h)
 	close(h->mem.fd);
 }
 
-static struct vq *
-make_vq(struct gd_q *q, bool zc)
-{
-	struct vq_params p = {
-		.mp = vqt_init(),
-		.zero_copy = zc,
-		.owner_lcore = rte_lcore_id(),
-	};
-
-	return vq_create(&q->vr, &p);
-}
-
 static void
 hx_init(struct hx *h, bool packed, bool rx, uint64_t bad_features,
 	bool bad_zc)
@@ -150,8 +138,8 @@ hx_init(struct hx *h, bool packed, bool rx, uint64_t bad_features,
 			 0);
 	assert_int_equal(gd_q_init(&h->bad, &h->mem, RING, packed,
 				   bad_features), 0);
-	h->gvq = make_vq(&h->good, true);
-	h->bvq = make_vq(&h->bad, bad_zc);
+	h->gvq = vqt_vq(&h->good, true);
+	h->bvq = vqt_vq(&h->bad, bad_zc);
 	assert_non_null(h->gvq);
 	assert_non_null(h->bvq);
 	broken_logs = 0;

@@ -258,18 +258,6 @@ mig_end(struct lx *l, const char *what)
 
 /* ---- set-up ---------------------------------------------------------- */
 
-static struct vq *
-make_vq(struct gd_q *q, bool zc)
-{
-	struct vq_params p = {
-		.mp = vqt_init(),
-		.zero_copy = zc,
-		.owner_lcore = rte_lcore_id(),
-	};
-
-	return vq_create(&q->vr, &p);
-}
-
 /*
  * A queue with a dirty log. The split used ring starts 264 bytes before
  * a page boundary (entry 32 straddles it), the packed descriptor ring
@@ -332,7 +320,7 @@ lx_init(struct lx *l, bool packed, uint64_t features, bool log_all,
 	assert_non_null(before);
 	memcpy(before, l->mem.hva, MEM_SIZE);
 	mig_begin(l);
-	l->vq = make_vq(q, true);
+	l->vq = vqt_vq(q, true);
 	assert_non_null(l->vq);
 	mig_end(l, "vq_create");
 	/* Split used-ring writes are logged only with log_used. */

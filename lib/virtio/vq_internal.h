@@ -12,6 +12,8 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 
+#include <string.h>
+
 #include <rte_branch_prediction.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
@@ -288,6 +290,75 @@ void vq_rx_begin(struct vq *q, struct vq_rx *r, const struct rte_mbuf *m);
 enum vq_walk vq_rx_desc(struct vq *q, struct vq_rx *r, uint64_t addr,
 			uint32_t len, uint16_t flags, uint32_t *written);
 void vq_rx_write_hdr(struct vq *q, const struct vq_rx *r, const void *hdr);
+
+/* A ring position being consumed: split uses pos, packed both. */
+struct vq_rx_pos {
+	uint16_t pos;
+	bool wrap;
+};
+
+/*
+ * Fill the receive buffer at *at and add its used entry, moving *at past
+ * it: VQ_OK, VQ_RETRY when the guest has posted none there, VQ_BAD (the
+ * queue broken) when it is hostile.
+ */
+typedef enum vq_walk (*vq_rx_fill_fn)(struct vq *q, struct vq_rx_pos *at,
+				      struct vq_rx *rx, void *arg);
+typedef void (*vq_publish_fn)(struct vq *q);
+
+/*
+ * Deliver one packet: its header and frame into one buffer, or with
+ * mergeable buffers into as many as it takes. Nothing is consumed when
+ * the guest has not posted enough (VQ_RX_FULL). Inlined with each
+ * layout's fill() and publish().
+ */
+static __rte_always_inline enum vq_rx_result
+vq_rx_one(struct vq *q, struct rte_mbuf *m, void *arg, vq_rx_fill_fn fill,
+	  vq_publish_fn publish)
+{
+	struct vq_rx_pos at = { q->vr->last_avail_idx, q->vr->avail_wrap };
+	struct virtio_net_hdr_mrg_rxbuf hdr;
+	uint16_t nbuf = 0, first_used;
+	struct vq_rx rx;
+
+	if (q->nused > RTE_DIM(q->used) / 2)
+		publish(q);	/* room for a packet of many buffers */
+	first_used = q->nused;	/* after publish(): what a failure undoes */
+	memset(&hdr, 0, sizeof(hdr));
+	vq_mbuf_to_hdr(q, m, &hdr.hdr);
+	vq_rx_begin(q, &rx, m);
+	do {
+		enum vq_walk w = VQ_RETRY;
+
+		if (q->nused < RTE_DIM(q->used))
+			w = fill(q, &at, &rx, arg);
+		if (w == VQ_OK && q->mrg_rxbuf && rx.want > 0) {
+			vq_set_broken(q, "receive buffer smaller than the "
+				      "header");
+			w = VQ_BAD;
+		}
+		if (w != VQ_OK) {
+			q->nused = first_used;	/* nothing consumed */
+			if (w == VQ_BAD)
+				q->stats.drops[VQ_DROP_BAD_DESC]++;
+			return VQ_RX_FULL;
+		}
+		nbuf++;
+	} while (q->mrg_rxbuf && rx.left > 0);
+	q->vr->last_avail_idx = at.pos;
+	q->vr->avail_wrap = at.wrap;
+	if (unlikely(rx.left > 0 || rx.want > 0)) {
+		/* One buffer, too small: give it back empty. */
+		q->used[q->nused - 1].len = 0;
+		q->stats.drops[VQ_DROP_TOO_BIG]++;
+		return VQ_RX_DROPPED;
+	}
+	hdr.num_buffers = nbuf;
+	vq_rx_write_hdr(q, &rx, &hdr);
+	q->stats.packets++;
+	q->stats.bytes += m->pkt_len;
+	return VQ_RX_DONE;
+}
 
 /* Batches: buffers read a cache line (four packed descriptors) at once. */
 #define VQ_BATCH		4

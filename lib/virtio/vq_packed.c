@@ -500,58 +500,27 @@ rx_fill(struct vq *q, uint16_t pos, bool wrap, struct vq_rx *rx,
 	return w;
 }
 
-static enum vq_rx_result
-rx_one(struct vq *q, struct rte_mbuf *m, void *arg __rte_unused)
+/* The receive buffer at (at->pos, at->wrap). */
+static enum vq_walk
+rx_next(struct vq *q, struct vq_rx_pos *at, struct vq_rx *rx,
+	void *arg __rte_unused)
 {
-	struct virtio_net_hdr_mrg_rxbuf hdr;
-	struct vhu_vring *vr = q->vr;
-	uint16_t pos = vr->last_avail_idx, nbuf = 0, first_used;
-	bool wrap = vr->avail_wrap;
-	struct vq_rx rx;
+	uint16_t id = 0, ndesc = 0;
+	uint32_t written;
+	enum vq_walk w;
 
-	if (q->nused > RTE_DIM(q->used) / 2)
-		publish(q);	/* room for a packet of many buffers */
-	first_used = q->nused;	/* after publish(): what a failure undoes */
-	memset(&hdr, 0, sizeof(hdr));
-	vq_mbuf_to_hdr(q, m, &hdr.hdr);
-	vq_rx_begin(q, &rx, m);
-	do {
-		uint16_t id = 0, ndesc = 0;
-		uint32_t written;
-		enum vq_walk w;
-
-		if (q->nused == RTE_DIM(q->used)) {
-			q->nused = first_used;
-			return VQ_RX_FULL;
-		}
-		w = rx_fill(q, pos, wrap, &rx, &id, &ndesc, &written);
-		if (w == VQ_OK && q->mrg_rxbuf && rx.want > 0) {
-			vq_set_broken(q, "receive buffer smaller than the "
-				      "header");
-			w = VQ_BAD;
-		}
-		if (w != VQ_OK) {
-			q->nused = first_used;	/* nothing consumed */
-			if (w == VQ_BAD)
-				q->stats.drops[VQ_DROP_BAD_DESC]++;
-			return VQ_RX_FULL;
-		}
+	w = rx_fill(q, at->pos, at->wrap, rx, &id, &ndesc, &written);
+	if (w == VQ_OK) {
 		used_add(q, id, ndesc, written);
-		advance(q, &pos, &wrap, ndesc);
-		nbuf++;
-	} while (q->mrg_rxbuf && rx.left > 0);
-	vr->last_avail_idx = pos;
-	vr->avail_wrap = wrap;
-	if (unlikely(rx.left > 0 || rx.want > 0)) {
-		q->used[q->nused - 1].len = 0;
-		q->stats.drops[VQ_DROP_TOO_BIG]++;
-		return VQ_RX_DROPPED;
+		advance(q, &at->pos, &at->wrap, ndesc);
 	}
-	hdr.num_buffers = nbuf;
-	vq_rx_write_hdr(q, &rx, &hdr);
-	q->stats.packets++;
-	q->stats.bytes += m->pkt_len;
-	return VQ_RX_DONE;
+	return w;
+}
+
+static enum vq_rx_result
+rx_one(struct vq *q, struct rte_mbuf *m, void *arg)
+{
+	return vq_rx_one(q, m, arg, rx_next, publish);
 }
 
 /*

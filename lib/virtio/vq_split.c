@@ -436,70 +436,34 @@ rx_fill(struct vq *q, uint16_t head, struct vq_rx *rx, uint32_t *written)
 	return w;
 }
 
-/*
- * Deliver one packet: its header and frame into one chain, or with
- * mergeable buffers into as many as it takes. Returns false (nothing
- * consumed) when the guest has not posted enough buffers.
- */
+/* The receive buffer at avail position at->pos, before avail_end. */
+static enum vq_walk
+rx_next(struct vq *q, struct vq_rx_pos *at, struct vq_rx *rx, void *arg)
+{
+	uint16_t avail_end = *(const uint16_t *)arg, head;
+	uint32_t written;
+	enum vq_walk w;
+
+	if (at->pos == avail_end)
+		return VQ_RETRY;
+	head = avail(q)->ring[at->pos & q->mask];
+	if (unlikely(head >= q->size)) {
+		vq_set_broken(q, "avail ring entry out of range");
+		return VQ_BAD;
+	}
+	w = rx_fill(q, head, rx, &written);
+	if (w == VQ_OK) {
+		q->used[q->nused].id = head;
+		q->used[q->nused++].len = written;
+		at->pos++;
+	}
+	return w;
+}
+
 static enum vq_rx_result
 rx_one(struct vq *q, struct rte_mbuf *m, void *arg)
 {
-	uint16_t avail_end = *(const uint16_t *)arg;
-	struct virtio_net_hdr_mrg_rxbuf hdr;
-	struct vq_rx rx;
-	uint16_t pos = q->vr->last_avail_idx;
-	uint16_t nbuf = 0, first_used;
-	uint32_t written;
-
-	if (q->nused > RTE_DIM(q->used) / 2)
-		publish(q);	/* room for a packet of many buffers */
-	first_used = q->nused;	/* after publish(): what a failure undoes */
-	memset(&hdr, 0, sizeof(hdr));
-	vq_mbuf_to_hdr(q, m, &hdr.hdr);
-	vq_rx_begin(q, &rx, m);
-	do {
-		uint16_t head;
-		enum vq_walk w;
-
-		if (pos == avail_end || q->nused == RTE_DIM(q->used)) {
-			q->nused = first_used;	/* not consumed after all */
-			return VQ_RX_FULL;
-		}
-		head = avail(q)->ring[pos & q->mask];
-		if (unlikely(head >= q->size)) {
-			vq_set_broken(q, "avail ring entry out of range");
-			w = VQ_BAD;
-		} else {
-			w = rx_fill(q, head, &rx, &written);
-		}
-		if (w == VQ_OK && q->mrg_rxbuf && rx.want > 0) {
-			vq_set_broken(q, "receive buffer smaller than the "
-				      "header");
-			w = VQ_BAD;
-		}
-		if (w != VQ_OK) {
-			q->nused = first_used;
-			if (w == VQ_BAD)
-				q->stats.drops[VQ_DROP_BAD_DESC]++;
-			return VQ_RX_FULL;
-		}
-		q->used[q->nused].id = head;
-		q->used[q->nused++].len = written;
-		pos++;
-		nbuf++;
-	} while (q->mrg_rxbuf && rx.left > 0);
-	q->vr->last_avail_idx = pos;
-	if (unlikely(rx.left > 0 || rx.want > 0)) {
-		/* One chain, too small: give it back empty. */
-		q->used[q->nused - 1].len = 0;
-		q->stats.drops[VQ_DROP_TOO_BIG]++;
-		return VQ_RX_DROPPED;
-	}
-	hdr.num_buffers = nbuf;
-	vq_rx_write_hdr(q, &rx, &hdr);
-	q->stats.packets++;
-	q->stats.bytes += m->pkt_len;
-	return VQ_RX_DONE;
+	return vq_rx_one(q, m, arg, rx_next, publish);
 }
 
 /*

@@ -7,10 +7,12 @@ set -euo pipefail
 packages=(
 	# build
 	gcc meson ninja-build pkg-config python3
-	libdpdk-dev dpdk-dev libnuma-dev libpcap-dev
+	libdpdk-dev dpdk-dev libnuma-dev libpcap-dev libjansson-dev
 	# tests: unit framework, fuzzing (clang + libFuzzer runtime),
 	# and DPDK's testpmd with the virtio-user front-end
 	libcmocka-dev clang libclang-rt-14-dev dpdk
+	# integration tests: network namespaces and veth for ethdev uplinks
+	iproute2
 )
 
 missing=()

@@ -196,6 +196,48 @@ vhu_protocol_feature_name(unsigned int bit)
 	return "UNKNOWN";
 }
 
+/* Device feature bits a vhost-user net device may negotiate. */
+static const char *const feature_names[64] = {
+	[VHU_NET_F_CSUM] = "CSUM",
+	[VHU_NET_F_GUEST_CSUM] = "GUEST_CSUM",
+	[VHU_NET_F_MTU] = "MTU",
+	[VHU_NET_F_MAC] = "MAC",
+	[VHU_NET_F_GUEST_TSO4] = "GUEST_TSO4",
+	[VHU_NET_F_GUEST_TSO6] = "GUEST_TSO6",
+	[VHU_NET_F_GUEST_ECN] = "GUEST_ECN",
+	[VHU_NET_F_GUEST_UFO] = "GUEST_UFO",
+	[VHU_NET_F_HOST_TSO4] = "HOST_TSO4",
+	[VHU_NET_F_HOST_TSO6] = "HOST_TSO6",
+	[VHU_NET_F_HOST_ECN] = "HOST_ECN",
+	[VHU_NET_F_HOST_UFO] = "HOST_UFO",
+	[VHU_NET_F_MRG_RXBUF] = "MRG_RXBUF",
+	[VHU_NET_F_STATUS] = "STATUS",
+	[VHU_NET_F_CTRL_VQ] = "CTRL_VQ",
+	[VHU_NET_F_CTRL_RX] = "CTRL_RX",
+	[VHU_NET_F_CTRL_VLAN] = "CTRL_VLAN",
+	[VHU_NET_F_GUEST_ANNOUNCE] = "GUEST_ANNOUNCE",
+	[VHU_NET_F_MQ] = "MQ",
+	[VHU_NET_F_CTRL_MAC_ADDR] = "CTRL_MAC_ADDR",
+	[VHU_F_NOTIFY_ON_EMPTY] = "NOTIFY_ON_EMPTY",
+	[VHU_F_LOG_ALL] = "LOG_ALL",
+	[VHU_F_ANY_LAYOUT] = "ANY_LAYOUT",
+	[VHU_F_RING_INDIRECT_DESC] = "RING_INDIRECT_DESC",
+	[VHU_F_RING_EVENT_IDX] = "RING_EVENT_IDX",
+	[VHU_F_PROTOCOL_FEATURES] = "PROTOCOL_FEATURES",
+	[VHU_F_VERSION_1] = "VERSION_1",
+	[VHU_F_ACCESS_PLATFORM] = "ACCESS_PLATFORM",
+	[VHU_F_RING_PACKED] = "RING_PACKED",
+	[VHU_F_IN_ORDER] = "IN_ORDER",
+};
+
+const char *
+vhu_feature_name(unsigned int bit)
+{
+	if (bit < 64 && feature_names[bit] != NULL)
+		return feature_names[bit];
+	return "UNKNOWN";
+}
+
 const char *
 vhu_rule_name(enum vhu_rule rule)
 {

@@ -329,5 +329,7 @@ struct vhu_net_config {
 const char *vhu_request_name(uint32_t request);
 const char *vhu_backend_request_name(uint32_t request);
 const char *vhu_protocol_feature_name(unsigned int bit);
+/* A device feature bit's name (virtio-net and transport bits). */
+const char *vhu_feature_name(unsigned int bit);
 
 #endif /* VHU_PROTO_H */

@@ -94,6 +94,12 @@ uint16_t vq_enqueue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
 /* Return freed zero-copy buffers to the guest now (the worker, idle). */
 void vq_reap(struct vq *q);
 
+/*
+ * Move the queue to another worker lcore. Only while no worker polls it
+ * and no free on the old lcore is under way: unpublish the queue, wait an
+ * RCU grace period, call this, wait another, then publish it again.
+ */
+void vq_set_owner(struct vq *q, unsigned int lcore);
 unsigned int vq_zc_outstanding(const struct vq *q);
 const struct vq_stats *vq_stats(const struct vq *q);
 bool vq_broken(const struct vq *q);

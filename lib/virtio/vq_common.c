@@ -108,7 +108,7 @@ zc_free_cb(void *addr, void *opaque)
 	uint32_t idx = s->index;
 
 	(void)addr;
-	if (rte_lcore_id() == zc->owner)
+	if (rte_lcore_id() == __atomic_load_n(&zc->owner, __ATOMIC_ACQUIRE))
 		zc->local[zc->nlocal++] = s->index;
 	else
 		while (rte_ring_mp_enqueue_elem(zc->ring, &idx,
@@ -318,6 +318,12 @@ vq_reap(struct vq *q)
 		vq_packed_reap(q);
 	else
 		vq_split_reap(q);
+}
+
+void
+vq_set_owner(struct vq *q, unsigned int lcore)
+{
+	__atomic_store_n(&q->zc->owner, lcore, __ATOMIC_RELEASE);
 }
 
 unsigned int

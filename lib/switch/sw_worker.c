@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The poll-mode worker: for each (port, rx queue) it owns, take a burst,
+ * classify each frame into its VLAN, learn the sources and look the
+ * destinations up in bulk, buffer each frame for its output port (every
+ * other port of the VLAN when the destination is unknown, broadcast or
+ * multicast), then send one burst per output port on this worker's own
+ * tx queue. No locks unless a vhost-user port has fewer queues than
+ * there are workers; nothing is allocated but mbufs.
+ */
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "sw_internal.h"
+
+#define ETH_HLEN	RTE_ETHER_HDR_LEN
+#define VLAN_HLEN	4
+#define GSO_FLAGS	(RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_UDP_SEG)
+
+static const char *const drop_names[] = {
+#define SW_X_NAME(name, counter, text) counter,
+	SW_DROP_REASONS(SW_X_NAME)
+#undef SW_X_NAME
+};
+
+const char *
+sw_drop_name(enum sw_drop reason)
+{
+	return reason < SW_DROP_MAX ? drop_names[reason] : "?";
+}
+
+static inline void
+drop(struct sw_wstats *ws, enum sw_drop why, struct rte_mbuf *m)
+{
+	ws->drops[why]++;
+	rte_pktmbuf_free(m);
+}
+
+/* The VLAN of a frame arriving on a port, or -1 if it may not enter. */
+static inline int
+classify(const struct sw_vlan *v, const struct rte_mbuf *m, bool *tagged)
+{
+	const struct rte_ether_hdr *eth =
+		rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_vlan_hdr *vh;
+	uint16_t vid;
+
+	*tagged = eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN);
+	if (likely(!*tagged))
+		return v->mode == SW_VLAN_ACCESS ? v->tag : v->native;
+	if (v->mode == SW_VLAN_ACCESS || m->data_len < ETH_HLEN + VLAN_HLEN)
+		return -1;
+	vh = (const struct rte_vlan_hdr *)(eth + 1);
+	vid = rte_be_to_cpu_16(vh->vlan_tci) & 0xfff;
+	if (vid == 0 || !sw_vlan_allowed(v, vid))
+		return -1;	/* priority-tagged frames are not switched */
+	return vid;
+}
+
+/* Whether frames of vid leave this port with a tag. */
+static inline bool
+want_tag(const struct sw_vlan *v, uint16_t vid)
+{
+	return v->mode == SW_VLAN_TRUNK && vid != v->native;
+}
+
+/*
+ * Add or remove the tag of a frame for one output port. A frame others
+ * also hold is copied first. NULL when no mbuf could be had.
+ */
+static struct rte_mbuf *
+retag(struct rte_mempool *mp, struct rte_mbuf *m, bool tag, uint16_t vid,
+      bool shared)
+{
+	struct rte_mbuf *c = m;
+
+	if (shared || !RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) > 1) {
+		c = rte_pktmbuf_copy(m, mp, 0, UINT32_MAX);
+		if (c == NULL)
+			return NULL;
+		if (!shared)
+			rte_pktmbuf_free(m);
+	}
+	if (tag) {
+		c->vlan_tci = vid;
+		if (rte_vlan_insert(&c) != 0)
+			goto fail;
+		if (c->l2_len != 0)
+			c->l2_len += VLAN_HLEN;
+	} else {
+		if (rte_vlan_strip(c) != 0)
+			goto fail;
+		c->ol_flags &= ~(RTE_MBUF_F_RX_VLAN |
+				 RTE_MBUF_F_RX_VLAN_STRIPPED);
+		if (c->l2_len >= ETH_HLEN + VLAN_HLEN)
+			c->l2_len -= VLAN_HLEN;
+	}
+	return c;
+fail:
+	rte_pktmbuf_free(c);
+	return NULL;
+}
+
+/* Buffer a frame for an output port, or drop it for its size. */
+static inline void
+txb_add(struct sw_worker *w, const struct sw_pdp *d, struct rte_mbuf *m,
+	bool tagged)
+{
+	struct sw_txbuf *b = &w->txb[d->index];
+	uint32_t l3 = m->pkt_len - ETH_HLEN - (tagged ? VLAN_HLEN : 0);
+
+	if (unlikely(l3 > d->mtu) && (m->ol_flags & GSO_FLAGS) == 0) {
+		drop(&d->ws[w->id], SW_DROP_MTU, m);
+		return;
+	}
+	if (unlikely(b->n == SW_TXBUF)) {
+		drop(&d->ws[w->id], SW_DROP_TX_FULL, m);
+		return;
+	}
+	if (b->n == 0)
+		w->dirty[w->ndirty++] = d->index;
+	b->pkts[b->n++] = m;
+}
+
+static void
+unicast(struct sw_worker *w, const struct sw_pdp *d, struct rte_mbuf *m,
+	uint16_t vid, bool tagged)
+{
+	bool tag;
+
+	if (unlikely(!sw_vlan_allowed(d->vlan, vid))) {
+		drop(&d->ws[w->id], SW_DROP_VLAN, m);
+		return;
+	}
+	tag = want_tag(d->vlan, vid);
+	if (unlikely(tag != tagged)) {
+		m = retag(w->sw->mp, m, tag, vid, false);
+		if (m == NULL) {
+			d->ws[w->id].drops[SW_DROP_NO_MBUF]++;
+			return;
+		}
+	}
+	txb_add(w, d, m, tag);
+}
+
+/*
+ * Every other port of the VLAN gets the frame: the ports that take it as
+ * it is share it (one reference each), the others get re-tagged copies.
+ */
+static void
+flood(struct sw_worker *w, const struct sw_plan *pl, const struct sw_pdp *in,
+      struct rte_mbuf *m, uint16_t vid, bool tagged)
+{
+	const struct sw_pdp *same[SW_MAX_PORTS];
+	unsigned int i, nsame = 0;
+
+	for (i = 0; i < pl->nports; i++) {
+		const struct sw_pdp *d = &pl->pdp[i];
+		struct rte_mbuf *c;
+		bool tag;
+
+		if (d == in || !sw_vlan_allowed(d->vlan, vid))
+			continue;
+		tag = want_tag(d->vlan, vid);
+		if (likely(tag == tagged)) {
+			same[nsame++] = d;
+			continue;
+		}
+		c = retag(w->sw->mp, m, tag, vid, true);
+		if (c == NULL)
+			d->ws[w->id].drops[SW_DROP_NO_MBUF]++;
+		else
+			txb_add(w, d, c, tag);
+	}
+	if (nsame == 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	rte_mbuf_refcnt_update(m, (int16_t)(nsame - 1));
+	for (i = 0; i < nsame; i++)
+		txb_add(w, same[i], m, tagged);
+}
+
+/* Switch n frames that came in on port in. */
+static void
+forward(struct sw_worker *w, const struct sw_plan *pl,
+	const struct sw_pdp *in, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct sw_wstats *ws = &in->ws[w->id];
+	uint64_t src[SW_BURST], dst[SW_BURST];
+	struct rte_mbuf *ok[SW_BURST];
+	uint16_t vid[SW_BURST];
+	bool tagged[SW_BURST];
+	int32_t out[SW_BURST];
+	unsigned int i, k = 0, nl = 0;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct rte_ether_hdr *eth =
+			rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		int v;
+
+		if (unlikely(m->data_len < ETH_HLEN)) {
+			drop(ws, SW_DROP_RUNT, m);
+			continue;
+		}
+		v = classify(in->vlan, m, &tagged[k]);
+		if (unlikely(v < 0)) {
+			drop(ws, SW_DROP_VLAN, m);
+			continue;
+		}
+		vid[k] = (uint16_t)v;
+		dst[k] = sw_mac_key(eth->dst_addr.addr_bytes, vid[k]);
+		/* learn unicast sources, once per run of the same one */
+		src[nl] = sw_mac_key(eth->src_addr.addr_bytes, vid[k]);
+		nl += (eth->src_addr.addr_bytes[0] & 1) == 0 &&
+		      (nl == 0 || src[nl] != src[nl - 1]);
+		ok[k++] = m;
+	}
+	if (k == 0)
+		return;
+	sw_mac_learn(w->sw, src, nl, in->index);
+	sw_mac_lookup_bulk(w->sw, dst, k, out);
+	for (i = 0; i < k; i++) {
+		if (out[i] < 0 || pl->by_index[out[i]] == NULL)
+			flood(w, pl, in, ok[i], vid[i], tagged[i]);
+		else if (unlikely(out[i] == in->index))
+			drop(ws, SW_DROP_SAME_PORT, ok[i]);
+		else
+			unicast(w, pl->by_index[out[i]], ok[i], vid[i],
+				tagged[i]);
+	}
+}
+
+/*
+ * Checksums a port cannot compute are finished here; segmentation it
+ * cannot do is refused. Returns false when the frame must be dropped.
+ */
+static bool
+eth_offloads(const struct sw_pdp *d, struct rte_mbuf *m)
+{
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK;
+	struct rte_ipv4_hdr *ip;
+	uint16_t *ck;
+
+	if (m->ol_flags & GSO_FLAGS)
+		return (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) &&
+		       (d->eth_tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO);
+	if (l4 == 0 || (d->eth_tx_offloads & (RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+					       RTE_ETH_TX_OFFLOAD_UDP_CKSUM)))
+		return true;
+	if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) > 1 ||
+	    m->data_len < m->l2_len + m->l3_len + m->l4_len)
+		return false;
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
+	ck = rte_pktmbuf_mtod_offset(m, uint16_t *, m->l2_len + m->l3_len +
+				     (l4 == RTE_MBUF_F_TX_TCP_CKSUM ? 16 : 6));
+	*ck = 0;
+	if (m->ol_flags & RTE_MBUF_F_TX_IPV4)
+		*ck = rte_ipv4_udptcp_cksum_mbuf(m, ip, m->l2_len + m->l3_len);
+	else
+		*ck = rte_ipv6_udptcp_cksum_mbuf(m, (void *)ip,
+						 m->l2_len + m->l3_len);
+	m->ol_flags &= ~RTE_MBUF_F_TX_L4_MASK;
+	return true;
+}
+
+static void
+tx_ethdev(struct sw_worker *w, const struct sw_pdp *d,
+	  struct rte_mbuf **pkts, uint16_t n)
+{
+	struct sw_wstats *ws = &d->ws[w->id];
+	uint32_t len[SW_TXBUF];
+	uint16_t i, k = 0, sent;
+
+	for (i = 0; i < n; i++) {
+		if (unlikely(pkts[i]->ol_flags & RTE_MBUF_F_TX_OFFLOAD_MASK) &&
+		    !eth_offloads(d, pkts[i])) {
+			drop(ws, SW_DROP_OFFLOAD, pkts[i]);
+			continue;
+		}
+		len[k] = pkts[i]->pkt_len;
+		pkts[k++] = pkts[i];
+	}
+	if (k > 0 && k != n)
+		rte_eth_tx_prepare(d->eth_port, w->id, pkts, k);
+	sent = rte_eth_tx_burst(d->eth_port, w->id, pkts, k);
+	ws->tx_packets += sent;
+	for (i = 0; i < sent; i++)
+		ws->tx_bytes += len[i];
+	for (i = sent; i < k; i++)
+		drop(ws, SW_DROP_TX_FULL, pkts[i]);
+}
+
+static void
+tx_vhost(struct sw_worker *w, const struct sw_pdp *d,
+	 struct rte_mbuf **pkts, uint16_t n)
+{
+	struct sw_wstats *ws = &d->ws[w->id];
+	uint16_t q = w->id % d->nq, taken = 0, i;
+	struct vq *vq = d->tx[q];
+
+	if (unlikely(vq == NULL)) {
+		ws->drops[SW_DROP_NO_RING] += n;
+	} else if (unlikely(d->tx_shared)) {
+		rte_spinlock_lock(&d->txlock[q]);
+		taken = vq_enqueue_burst(vq, pkts, n);
+		rte_spinlock_unlock(&d->txlock[q]);
+	} else {
+		taken = vq_enqueue_burst(vq, pkts, n);
+	}
+	if (vq != NULL)
+		ws->drops[SW_DROP_TX_FULL] += n - taken;
+	ws->tx_packets += taken;
+	for (i = 0; i < taken; i++)
+		ws->tx_bytes += pkts[i]->pkt_len;
+	for (i = 0; i < n; i++)
+		rte_pktmbuf_free(pkts[i]);
+}
+
+/* Send everything buffered this burst, one burst per output port. */
+static void
+flush(struct sw_worker *w, const struct sw_plan *pl)
+{
+	unsigned int i;
+
+	for (i = 0; i < w->ndirty; i++) {
+		struct sw_txbuf *b = &w->txb[w->dirty[i]];
+		const struct sw_pdp *d = pl->by_index[w->dirty[i]];
+		uint16_t n = b->n;
+
+		b->n = 0;
+		if (unlikely(d->cap_dir & SW_CAP_TX))
+			sw_capture_copy(d->cap, b->pkts, n, SW_CAP_TX);
+		if (d->type == SW_PORT_ETHDEV)
+			tx_ethdev(w, d, b->pkts, n);
+		else
+			tx_vhost(w, d, b->pkts, n);
+	}
+	w->ndirty = 0;
+}
+
+static uint16_t
+poll_one(struct sw_worker *w, const struct sw_plan *pl,
+	 const struct sw_poll *poll)
+{
+	const struct sw_pdp *in = poll->p;
+	struct sw_rxq_stats *rs = &in->rxq[poll->q];
+	struct rte_mbuf *pkts[SW_BURST];
+	uint64_t t0 = rte_rdtsc(), bytes = 0;
+	uint16_t n, i;
+
+	if (in->type == SW_PORT_ETHDEV) {
+		n = rte_eth_rx_burst(in->eth_port, poll->q, pkts, SW_BURST);
+		for (i = 0; i < n; i++)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	} else {
+		n = vq_dequeue_burst(in->rx[poll->q], pkts, SW_BURST);
+		if (n == 0)
+			vq_reap(in->rx[poll->q]);
+	}
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		bytes += pkts[i]->pkt_len;
+	if (unlikely(in->cap_dir & SW_CAP_RX))
+		sw_capture_copy(in->cap, pkts, n, SW_CAP_RX);
+	forward(w, pl, in, pkts, n);
+	flush(w, pl);
+	in->ws[w->id].rx_packets += n;
+	in->ws[w->id].rx_bytes += bytes;
+	rs->packets += n;
+	rs->bytes += bytes;
+	rs->cycles += rte_rdtsc() - t0;
+	return n;
+}
+
+/* Frames the control thread wants sent as if they came in on a port. */
+static uint16_t
+drain_inject(struct sw_worker *w, const struct sw_plan *pl)
+{
+	struct rte_mbuf *pkts[SW_BURST];
+	unsigned int n, i;
+
+	n = rte_ring_sc_dequeue_burst(w->inject, (void **)pkts, SW_BURST,
+				      NULL);
+	for (i = 0; i < n; i++) {
+		const struct sw_pdp *in = pl->by_index[pkts[i]->port];
+
+		if (in == NULL) {
+			rte_pktmbuf_free(pkts[i]);
+			continue;
+		}
+		forward(w, pl, in, &pkts[i], 1);
+		flush(w, pl);
+	}
+	return (uint16_t)n;
+}
+
+/* Control thread: hand a frame to the first worker, as if from port. */
+void
+sw_inject(struct sw *sw, struct rte_mbuf *m, uint16_t port)
+{
+	m->port = port;
+	if (rte_ring_mp_enqueue(sw->w[0].inject, m) != 0) {
+		SW_LOG(WARNING, "inject ring full; announcement lost\n");
+		rte_pktmbuf_free(m);
+	}
+}
+
+int
+sw_worker_main(void *arg)
+{
+	struct sw_worker *w = arg;
+	struct sw *sw = w->sw;
+
+	rte_rcu_qsbr_thread_register(sw->qs, w->id);
+	rte_rcu_qsbr_thread_online(sw->qs, w->id);
+	SW_LOG(INFO, "worker %u polling on lcore %u\n", w->id, w->lcore);
+	while (!__atomic_load_n(&sw->stop, __ATOMIC_RELAXED)) {
+		const struct sw_plan *pl =
+			__atomic_load_n(&sw->plan, __ATOMIC_ACQUIRE);
+		const struct sw_wplan *wp = &pl->w[w->id];
+		uint64_t t0 = rte_rdtsc(), t1;
+		unsigned int i, got = 0;
+
+		for (i = 0; i < wp->npolls; i++)
+			got += poll_one(w, pl, &wp->poll[i]);
+		got += drain_inject(w, pl);
+		t1 = rte_rdtsc();
+		if (got > 0) {
+			w->busy_cycles += t1 - t0;
+			w->packets += got;
+		} else {
+			w->idle_cycles += t1 - t0;
+		}
+		w->iterations++;
+		rte_rcu_qsbr_quiescent(sw->qs, w->id);
+	}
+	rte_rcu_qsbr_thread_offline(sw->qs, w->id);
+	rte_rcu_qsbr_thread_unregister(sw->qs, w->id);
+	return 0;
+}

@@ -1,86 +1,103 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""Demo: the example back-end serves two vhost-user sockets; one testpmd
-attaches a virtio-user port to each and starts forwarding. Prints what
-each port negotiated and its rings' states, then stops everything."""
+"""Demo: vuswitchd on its default configuration (config/vuswitch.conf: two
+vhost-user server ports), one dpdk-testpmd with a virtio-user port on each
+socket forwarding frames to the other through the switch, and vuswitchctl
+showing the switch at work. Stops everything cleanly at the end."""
+import json
 import os
+import signal
+import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tests", "integration"))
-from harness import Backend, free_hugepages, stop_all, testpmd  # noqa: E402
+from harness import Proc, free_hugepages, stop_all, testpmd  # noqa: E402
 
-FEATURES = {0: "CSUM", 1: "GUEST_CSUM", 3: "MTU", 5: "MAC",
-            15: "MRG_RXBUF", 16: "STATUS", 17: "CTRL_VQ", 22: "MQ",
-            26: "LOG_ALL", 28: "INDIRECT_DESC", 29: "EVENT_IDX",
-            30: "PROTOCOL_FEATURES", 32: "VERSION_1", 33: "IOMMU_PLATFORM",
-            34: "RING_PACKED", 35: "IN_ORDER"}
-PROTO = {0: "MQ", 1: "LOG_SHMFD", 2: "RARP", 3: "REPLY_ACK", 4: "MTU",
-         5: "BACKEND_REQ", 6: "CROSS_ENDIAN", 8: "PAGEFAULT", 9: "CONFIG",
-         10: "BACKEND_SEND_FD", 11: "HOST_NOTIFIER", 12: "INFLIGHT_SHMFD",
-         13: "RESET_DEVICE", 14: "INBAND_NOTIFICATIONS",
-         15: "CONFIGURE_MEM_SLOTS", 16: "STATUS", 18: "SHARED_OBJECT",
-         20: "SHMEM"}
+CTL = "/run/vuswitch/vuswitchd.ctl"
+SOCKS = ["/run/vuswitch/vm0.sock", "/run/vuswitch/vm1.sock"]
+MACS = ["52:54:00:00:00:01", "52:54:00:00:00:02"]
+SECONDS = 5
 
 
-def names(value, table):
-    return " ".join(table.get(b, f"bit{b}") for b in range(64)
-                    if value >> b & 1) or "-"
+def ctl(vsctl, *args, as_json=False):
+    argv = [vsctl, f"--socket={CTL}"] + (["--json"] if as_json else [])
+    out = subprocess.run(argv + list(args), capture_output=True, text=True,
+                         timeout=10)
+    if out.returncode != 0:
+        raise RuntimeError(f"vuswitchctl {' '.join(args)}: {out.stderr}")
+    return json.loads(out.stdout) if as_json else out.stdout
+
+
+def wait_for(cond, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if cond():
+                return
+        except (RuntimeError, ValueError):
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"no {what} in {timeout}s")
+
+
+def rings_enabled(vsctl):
+    for name in ("vm0", "vm1"):
+        p = ctl(vsctl, "show-port", name, as_json=True)
+        if not p["connected"] or any(r["state"] != "enabled"
+                                     for r in p["rings"]):
+            return False
+    return True
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="vuswitch-demo-")
-    socks = [os.path.join(tmp, f"port{i}.sock") for i in range(2)]
-    huge = free_hugepages() >= 128
-    print(f"vuswitch demo: lib/vhost-user example back-end, 2 ports, "
-          f"{'hugepages' if huge else '--no-huge memory'}")
-    b = Backend("vhu-example-backend",
-                [sys.argv[1]] + [f"--socket-path={s}" for s in socks])
+    vsd, vsctl = sys.argv[1], sys.argv[2]
+    huge = free_hugepages() >= 256
+    print("vuswitch demo: vuswitchd with config/vuswitch.conf, two "
+          "virtio-user front-ends in dpdk-testpmd\n")
+    d = Proc("vuswitchd", [vsd])
     try:
-        b.event(10, "ready", event="ready")
+        d.expect(lambda l: "ready" in l, 30, "vuswitchd ready")
+        print(ctl(vsctl, "list-ports"))
         pmd = testpmd("testpmd", [
-            f"net_virtio_user{i},mac=52:54:00:00:00:{i + 1:02x},path={s}"
-            for i, s in enumerate(socks)], "vuswitch-demo", hugepages=huge)
-        pmd.send("start tx_first")
-        want = {(s, r) for s in socks for r in (0, 1)}
-        b.wait_until(lambda: want <= {(e["port"], e["ring"]) for e in
-                                      b.events(event="vring",
-                                               state="enabled")},
-                     30, "all rings enabled")
-        time.sleep(1)
-        pmd.send("show port stats all")
-        time.sleep(1)
-        for s in socks:
-            f = b.events(event="features", port=s)[-1]
-            rings = {e["ring"]: e for e in b.events(event="vring", port=s)}
-            print(f"\nport {os.path.basename(s)}")
-            print(f"  features:          "
-                  f"{names(int(f['features'], 16), FEATURES)}")
-            print(f"  protocol features: "
-                  f"{names(int(f['protocol_features'], 16), PROTO)}")
-            for r, e in sorted(rings.items()):
-                kind = "packed" if e["packed"] else "split"
-                role = "rx" if r % 2 == 0 else "tx"
-                print(f"  ring {r} ({role} of the guest): {e['state']}, "
-                      f"{e['size']} descriptors, {kind}")
+            f"net_virtio_user{i},mac={m},path={s}"
+            for i, (m, s) in enumerate(zip(MACS, SOCKS))], "vuswitch-demo",
+            hugepages=huge, extra=[f"--eth-peer=0,{MACS[1]}",
+                                   f"--eth-peer=1,{MACS[0]}"])
+        wait_for(lambda: rings_enabled(vsctl), 30, "rings enabled")
+        pmd.send("set fwd mac")
+        pmd.send("start tx_first 32")
+        print(f"testpmd forwards vm0 <-> vm1 through vuswitchd; "
+              f"switch counters every second for {SECONDS} s:\n")
+        last = None
+        for _ in range(SECONDS):
+            time.sleep(1)
+            s = ctl(vsctl, "show-stats", as_json=True)["ports"]
+            tx = sum(p["tx_packets"] for p in s)
+            if last is not None:
+                print(f"  forwarded {tx - last:>10,} frames/s   "
+                      + "   ".join(f"{p['name']}: rx {p['rx_packets']:,} "
+                                   f"tx {p['tx_packets']:,}" for p in s))
+            last = tx
+        print()
+        print(ctl(vsctl, "show-stats"))
+        print(ctl(vsctl, "show-macs"))
+        print(ctl(vsctl, "show-workers"))
+        pmd.send("stop")
         pmd.send("quit")
         pmd.p.wait(timeout=30)
-        b.event(10, "disconnect", event="disconnected")
-        # testpmd's output is block-buffered into a pipe: read it now.
-        time.sleep(0.2)
-        print("\ntestpmd port statistics (port 0, then port 1):")
-        for line in pmd.lines:
-            if "RX-missed" in line or "TX-errors" in line:
-                print("  " + " ".join(line.split()))
-        print("\n(the example back-end negotiates only and moves no "
-              "packets: the transmitted\n frames wait in the guests' "
-              "rings; vuswitchd will forward them)")
+        t0 = time.monotonic()
+        os.kill(d.pid, signal.SIGTERM)
+        rc = d.p.wait(timeout=10)
+        print(f"vuswitchd stopped by SIGTERM in "
+              f"{time.monotonic() - t0:.2f} s, exit status {rc}")
+        return 0 if rc == 0 else 1
+    except Exception:
+        print("--- vuswitchd output:\n" + d.tail(40), file=sys.stderr)
+        raise
     finally:
         stop_all()
-    print("stopped: front-ends and back-end ended cleanly")
-    return 0
 
 
 if __name__ == "__main__":

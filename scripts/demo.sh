@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # The main job on its default configuration, from a fresh Debian 12
-# machine: install what is missing, build, and run it. Until vuswitchd
-# exists this runs lib/vhost-user's example back-end with two vhost-user
-# ports and attaches two DPDK virtio-user front-ends (one dpdk-testpmd),
-# shows what they negotiated, and stops everything.
+# machine: install what is missing, build, and run it: vuswitchd with
+# config/vuswitch.conf (two vhost-user ports), two DPDK virtio-user
+# front-ends (one dpdk-testpmd) sending traffic through it, vuswitchctl
+# showing the counters while it runs; then everything stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,5 +15,6 @@ if [ -d build ]; then
 else
 	meson setup build >/dev/null
 fi
-ninja -C build app/vhu-example/vhu-example-backend >/dev/null
-exec python3 scripts/demo.py build/app/vhu-example/vhu-example-backend
+ninja -C build app/vuswitchd/vuswitchd app/vuswitchctl/vuswitchctl >/dev/null
+exec python3 scripts/demo.py build/app/vuswitchd/vuswitchd \
+	build/app/vuswitchctl/vuswitchctl

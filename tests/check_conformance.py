@@ -58,6 +58,15 @@ def test_cases():
                 if fn != "fn":
                     names |= {fn, fn + "_split", fn + "_packed"}
             cases[prefix + m.group(1)] = names
+    for f in os.listdir(os.path.join(root, "tests", "switch")):
+        m = re.match(r"test_(sw_\w+)\.c$", f)
+        if m:
+            cases[m.group(1)] = set(re.findall(
+                r"cmocka_unit_test(?:_setup_teardown)?\((\w+)",
+                read("tests", "switch", f)))
+    cases["switch"] = set(re.findall(
+        r'^\s*\("(\w+)",\s*\w+\)', read("tests", "integration",
+                                           "test_switch.py"), re.M))
     return cases
 
 
@@ -112,6 +121,26 @@ for name in sorted(datapath_reads()):
     elif short not in have[num]:
         problems.append(f"row {num} says {have[num]!r}, code says {short}")
 check("every device feature lib/virtio reads has its row", problems)
+
+offered = re.search(r"#define SW_VHOST_FEATURES(.*?)\n\n",
+                    read("lib", "switch", "sw_vhost.c"), re.S).group(1)
+have = rows(section(doc, "Device features vuswitchd offers"))
+offered_rows = {int(l.split("|")[1]): l for l in section(
+    doc, "Device features vuswitchd offers").splitlines()
+    if re.match(r"\|\s*\d+\s*\|", l)}
+problems = []
+for name in sorted(set(re.findall(r"\bVHU_(?:NET_)?F_\w+", offered))):
+    num = bits.get(name)
+    short = re.sub(r"^VHU_(NET_)?F_", "", name)
+    if num is None or num not in have:
+        problems.append(f"{name} is offered but has no row")
+    elif short not in have[num]:
+        problems.append(f"row {num} says {have[num]!r}, code says {short}")
+    elif not re.search(r"\b[a-z_]+:[a-z_0-9*]+\s*\|\s*$",
+                       offered_rows[num]):
+        problems.append(f"row {num} names no test")
+check("every device feature vuswitchd offers has its row and a test",
+      problems)
 
 cases = test_cases()
 problems = []

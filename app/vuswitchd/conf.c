@@ -196,7 +196,8 @@ switch_entry(struct vsd_conf *c, const char *key, const char *val)
 		snprintf(c->control_socket, sizeof(c->control_socket), "%s",
 			 val);
 	else if (strcmp(key, "lcores") == 0)
-		snprintf(c->lcores, sizeof(c->lcores), "%s", val);
+		snprintf(c->lcores, sizeof(c->lcores), "%s",
+			 strcmp(val, "auto") == 0 ? "" : val);
 	else if (strcmp(key, "mac-aging") == 0 &&
 		 vsd_parse_uint(val, 86400 * 365, &n) == 0 && n > 0)
 		c->mac_aging_s = (uint32_t)n;

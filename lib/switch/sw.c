@@ -126,6 +126,11 @@ sw_destroy(struct sw *sw)
 	if (sw == NULL)
 		return;
 	sw_stop_workers(sw);
+	/* uplinks first: a NIC's tx ring may hold lent guest buffers */
+	for (i = 0; i < SW_MAX_PORTS; i++)
+		if (sw->ports[i] != NULL &&
+		    sw->ports[i]->conf.type == SW_PORT_ETHDEV)
+			sw_port_del(sw, sw->ports[i]);
 	for (i = 0; i < SW_MAX_PORTS; i++)
 		if (sw->ports[i] != NULL)
 			sw_port_del(sw, sw->ports[i]);

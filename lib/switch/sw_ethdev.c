@@ -23,9 +23,26 @@
 	 RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM | \
 	 RTE_ETH_TX_OFFLOAD_TCP_TSO)
 
-/* The device name is what comes before the first comma of devargs. */
+static bool
+port_taken(const struct sw *sw, uint16_t eth_port)
+{
+	unsigned int i;
+
+	for (i = 0; i < SW_MAX_PORTS; i++)
+		if (sw->ports[i] != NULL &&
+		    sw->ports[i]->conf.type == SW_PORT_ETHDEV &&
+		    sw->ports[i]->eth_port == eth_port)
+			return true;
+	return false;
+}
+
+/*
+ * The device name is what comes before the first comma of devargs. A
+ * device EAL probed at start-up (a NIC bound to vfio-pci) is adopted.
+ */
 static int
-probe(const char *devargs, uint16_t *port, char *err, size_t errlen)
+probe(const struct sw *sw, const char *devargs, uint16_t *port, char *err,
+      size_t errlen)
 {
 	char name[RTE_DEV_NAME_MAX_LEN];
 	size_t n = strcspn(devargs, ",");
@@ -38,6 +55,8 @@ probe(const char *devargs, uint16_t *port, char *err, size_t errlen)
 	memcpy(name, devargs, n);
 	name[n] = '\0';
 	if (rte_eth_dev_get_port_by_name(name, port) == 0) {
+		if (!port_taken(sw, *port))
+			return 0;
 		snprintf(err, errlen, "device %s is already in use", name);
 		return -EEXIST;
 	}
@@ -96,7 +115,7 @@ setup_queues(struct sw *sw, struct sw_port *p, char *err, size_t errlen)
 int
 sw_ethdev_open(struct sw *sw, struct sw_port *p, char *err, size_t errlen)
 {
-	int rc = probe(p->devargs, &p->eth_port, err, errlen);
+	int rc = probe(sw, p->devargs, &p->eth_port, err, errlen);
 
 	if (rc < 0)
 		return rc;

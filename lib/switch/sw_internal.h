@@ -80,6 +80,7 @@ struct sw_pdp {
 	uint16_t eth_port;
 	uint16_t mtu;
 	uint16_t nq;
+	uint16_t ntx;		/* tx queues to spread workers over */
 	uint64_t eth_tx_offloads;
 	const struct sw_vlan *vlan;
 	struct sw_wstats *ws;

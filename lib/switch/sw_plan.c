@@ -32,13 +32,18 @@ fill_pdp(const struct sw *sw, const struct sw_port *p, struct sw_pdp *d)
 	d->txlock = (rte_spinlock_t *)p->txlock;
 	d->cap = p->cap;
 	d->cap_dir = p->cap != NULL ? (uint8_t)sw_capture_dir(p->cap) : 0;
-	d->tx_shared = p->conf.type == SW_PORT_VHOST && sw->nworkers > p->nq;
-	if (p->conf.type != SW_PORT_VHOST || p->quiesced)
+	d->ntx = p->nq;
+	if (p->conf.type != SW_PORT_VHOST)
 		return;
-	for (q = 0; q < p->nq; q++) {
+	d->ntx = 0;
+	for (q = 0; q < p->nq && !p->quiesced; q++) {
 		d->tx[q] = p->vq[2 * q];
 		d->rx[q] = p->vq[2 * q + 1];
+		/* workers share the guest's first running receive rings */
+		if (d->tx[q] != NULL && d->ntx == q)
+			d->ntx++;
 	}
+	d->tx_shared = sw->nworkers > d->ntx;
 }
 
 static bool

@@ -301,7 +301,7 @@ tx_vhost(struct sw_worker *w, const struct sw_pdp *d,
 	 struct rte_mbuf **pkts, uint16_t n)
 {
 	struct sw_wstats *ws = &d->ws[w->id];
-	uint16_t q = w->id % d->nq, taken = 0, i;
+	uint16_t q = d->ntx != 0 ? w->id % d->ntx : 0, taken = 0, i;
 	struct vq *vq = d->tx[q];
 
 	if (unlikely(vq == NULL)) {

@@ -112,13 +112,16 @@ eal_start(const struct vsd_conf *c, const char *prog)
 	argv[argc++] = map;
 	argv[argc++] = (char *)(uintptr_t)"--main-lcore=0";
 	argv[argc++] = prefix;
-	argv[argc++] = (char *)(uintptr_t)"--in-memory";
 	if (c->no_huge || free_hugepages() < 64) {
-		printf("vuswitchd: no free hugepages: running with --no-huge "
-		       "(slower; see scripts/hugepages.sh)\n");
+		printf("vuswitchd: %s: running with --no-huge (slower; see "
+		       "scripts/hugepages.sh)\n", c->no_huge ? "as asked" :
+		       "no free hugepages");
 		argv[argc++] = (char *)(uintptr_t)"--no-huge";
 		argv[argc++] = (char *)(uintptr_t)"-m";
 		argv[argc++] = (char *)(uintptr_t)"1024";
+	} else {
+		/* hugepage memory in memfds: no files left on hugetlbfs */
+		argv[argc++] = (char *)(uintptr_t)"--in-memory";
 	}
 	for (i = 0; i < c->eal_argc && argc < EAL_ARGS_MAX; i++)
 		argv[argc++] = c->eal_argv[i];

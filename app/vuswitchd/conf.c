@@ -82,8 +82,8 @@ vsd_parse_vlan_list(const char *s, struct sw_vlan *v)
 
 	v->mode = SW_VLAN_TRUNK;
 	memset(v->allowed, 0, sizeof(v->allowed));
-	v->all = strcmp(s, "all") == 0;
-	if (v->all)
+	v->listed = strcmp(s, "all") != 0;
+	if (!v->listed)
 		return 0;
 	copy = strdup(s);
 	if (copy == NULL)
@@ -172,8 +172,6 @@ load_port(struct rte_cfgfile *f, const char *sec, struct vsd_conf *c)
 	p = &c->ports[c->nports++];
 	memset(p, 0, sizeof(*p));
 	p->name = strdup(sec + 5);
-	p->vlan.mode = SW_VLAN_TRUNK;
-	p->vlan.all = true;
 	n = rte_cfgfile_section_entries(f, sec, e, 16);
 	for (i = 0; i < n; i++) {
 		rc = port_entry(p, e[i].name, e[i].value);
@@ -258,8 +256,6 @@ add_socket_port(struct vsd_conf *c, const char *path, int fd)
 	p->mode = fd >= 0 ? VHU_MODE_FD : VHU_MODE_SERVER;
 	p->path = path;
 	p->fd = fd;
-	p->vlan.mode = SW_VLAN_TRUNK;
-	p->vlan.all = true;
 	return 0;
 }
 

@@ -129,8 +129,6 @@ arg_vlan(json_t *args, struct sw_vlan *v, char *err, size_t errlen)
 	size_t i;
 
 	memset(v, 0, sizeof(*v));
-	v->mode = SW_VLAN_TRUNK;
-	v->all = true;
 	if (arg_uint(args, "native", SW_VLAN_MAX, 0, &native, err, errlen))
 		return -1;
 	v->native = (uint16_t)native;
@@ -140,7 +138,7 @@ arg_vlan(json_t *args, struct sw_vlan *v, char *err, size_t errlen)
 			return 0;
 		if (!json_is_array(trunks))
 			goto bad_trunks;
-		v->all = false;
+		v->listed = true;
 		json_array_foreach(trunks, i, t) {
 			json_int_t id = json_integer_value(t);
 

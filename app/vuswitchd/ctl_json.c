@@ -35,7 +35,7 @@ vlan_json(const struct sw_vlan *v, json_t *o)
 		return o;
 	}
 	json_object_set_new(o, "native", json_integer(v->native));
-	if (v->all) {
+	if (!v->listed) {
 		json_object_set_new(o, "trunks", json_string("all"));
 		return o;
 	}

@@ -42,14 +42,14 @@ enum sw_drop { SW_DROP_REASONS(SW_X_DROP) SW_DROP_MAX };
 const char *sw_drop_name(enum sw_drop reason);
 
 enum sw_port_type { SW_PORT_VHOST, SW_PORT_ETHDEV };
-enum sw_vlan_mode { SW_VLAN_ACCESS, SW_VLAN_TRUNK };
+enum sw_vlan_mode { SW_VLAN_TRUNK, SW_VLAN_ACCESS };
 
 /* A port's VLAN membership; immutable once published. */
 struct sw_vlan {
 	enum sw_vlan_mode mode;
 	uint16_t tag;		/* access: the port's VLAN */
 	uint16_t native;	/* trunk: untagged frames belong here */
-	bool all;		/* trunk: every VLAN allowed */
+	bool listed;		/* trunk: only the VLANs in allowed */
 	uint64_t allowed[64];	/* trunk: bit per VLAN id */
 };
 
@@ -58,7 +58,7 @@ sw_vlan_allowed(const struct sw_vlan *v, uint16_t vid)
 {
 	if (v->mode == SW_VLAN_ACCESS)
 		return vid == v->tag;
-	return v->all || vid == v->native ||
+	return !v->listed || vid == v->native ||
 	       (v->allowed[vid / 64] >> (vid % 64) & 1) != 0;
 }
 

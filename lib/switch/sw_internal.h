@@ -126,9 +126,11 @@ struct sw_worker {
 	struct sw_txbuf txb[SW_MAX_PORTS];
 } __rte_cache_aligned;
 
-/* One MAC table entry's value, indexed by the key's hash position. */
+/*
+ * What learning and ageing keep per MAC table entry, indexed by the key's
+ * hash position; the port is the key's data in the hash itself.
+ */
 struct sw_mac_val {
-	uint16_t port;
 	uint8_t is_static;
 	uint32_t seen;		/* sw->now_s when last learned */
 };

@@ -53,36 +53,49 @@ sw_mac_fini(struct sw *sw)
 	memset(&sw->mac, 0, sizeof(sw->mac));
 }
 
-/* Worker: learn that keys[0..n) were seen on port. */
+static inline void *
+port_data(uint16_t port)
+{
+	return (void *)(uintptr_t)port;
+}
+
+/* Add or update an entry; its position (add_key_data gives 0 on success). */
+static int32_t
+add_entry(struct rte_hash *h, const uint64_t *key, uint16_t port)
+{
+	int rc = rte_hash_add_key_data(h, key, port_data(port));
+
+	return rc < 0 ? rc : rte_hash_lookup(h, key);
+}
+
+/*
+ * Worker: learn that keys[0..n) were seen on port. The port is the
+ * key's data in the hash, so a reader gets key and port in one atomic
+ * view; the side table holds what only ageing and learning read.
+ */
 void
 sw_mac_learn(struct sw *sw, const uint64_t *keys, unsigned int n,
 	     uint16_t port)
 {
 	struct sw_mac *m = &sw->mac;
-	const void *kp[SW_BURST];
-	int32_t pos[SW_BURST];
 	uint32_t now = sw->now_s;
 	unsigned int i;
 
-	for (i = 0; i < n; i++)
-		kp[i] = &keys[i];
-	rte_hash_lookup_bulk(m->h, kp, n, pos);
 	for (i = 0; i < n; i++) {
+		void *data;
+		int32_t pos = rte_hash_lookup_data(m->h, &keys[i], &data);
 		struct sw_mac_val *v;
 
-		if (unlikely(pos[i] < 0)) {
-			pos[i] = rte_hash_add_key(m->h, kp[i]);
-			if (pos[i] < 0)
-				continue;	/* table full */
-			v = &m->val[pos[i]];
-			v->is_static = 0;
-			v->port = port;
-			v->seen = now;
+		if (unlikely(pos < 0)) {
+			pos = add_entry(m->h, &keys[i], port);
+			if (pos >= 0)	/* else the table is full */
+				m->val[pos].seen = now;
 			continue;
 		}
-		v = &m->val[pos[i]];
-		if (unlikely(v->port != port) && !v->is_static)
-			v->port = port;	/* the station moved */
+		v = &m->val[pos];
+		if (unlikely((uintptr_t)data != port) && !v->is_static)
+			rte_hash_add_key_data(m->h, &keys[i],
+					      port_data(port)); /* it moved */
 		if (v->seen != now)
 			v->seen = now;
 	}
@@ -94,14 +107,15 @@ sw_mac_lookup_bulk(struct sw *sw, const uint64_t *keys, unsigned int n,
 		   int32_t *port)
 {
 	const void *kp[SW_BURST];
+	void *data[SW_BURST];
+	uint64_t hits = 0;
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
 		kp[i] = &keys[i];
-	rte_hash_lookup_bulk(sw->mac.h, kp, n, port);
+	rte_hash_lookup_bulk_data(sw->mac.h, kp, n, &hits, data);
 	for (i = 0; i < n; i++)
-		if (port[i] >= 0)
-			port[i] = sw->mac.val[port[i]].port;
+		port[i] = (hits >> i & 1) ? (int32_t)(uintptr_t)data[i] : -1;
 }
 
 static void
@@ -121,8 +135,11 @@ mac_reclaim(struct sw *sw)
 	if (m->ndead == 0)
 		return;
 	rte_rcu_qsbr_synchronize(sw->qs, RTE_QSBR_THRID_INVALID);
-	for (i = 0; i < m->ndead; i++)
+	for (i = 0; i < m->ndead; i++) {
+		/* the next station in this slot starts dynamic and unseen */
+		memset(&m->val[m->dead[i]], 0, sizeof(m->val[0]));
 		rte_hash_free_key_with_position(m->h, m->dead[i]);
+	}
 	m->ndead = 0;
 }
 
@@ -138,7 +155,7 @@ mac_del_key(struct sw *sw, uint64_t key)
 /* Delete the entries for which pred() holds. */
 static void
 mac_delete_if(struct sw *sw, bool (*pred)(const struct sw_mac_val *v,
-					  const void *arg),
+					  uint16_t port, const void *arg),
 	      const void *arg)
 {
 	struct sw_mac *m = &sw->mac;
@@ -148,16 +165,17 @@ mac_delete_if(struct sw *sw, bool (*pred)(const struct sw_mac_val *v,
 	int32_t pos;
 
 	while ((pos = rte_hash_iterate(m->h, &key, &data, &next)) >= 0)
-		if (pred(&m->val[pos], arg))
+		if (pred(&m->val[pos], (uint16_t)(uintptr_t)data, arg))
 			mac_del_key(sw, *(const uint64_t *)key);
 	mac_reclaim(sw);
 }
 
 static bool
-is_old(const struct sw_mac_val *v, const void *arg)
+is_old(const struct sw_mac_val *v, uint16_t port, const void *arg)
 {
 	const uint32_t *now_aging = arg;
 
+	(void)port;
 	return !v->is_static && now_aging[0] - v->seen >= now_aging[1];
 }
 
@@ -171,9 +189,10 @@ sw_mac_age(struct sw *sw)
 }
 
 static bool
-on_port(const struct sw_mac_val *v, const void *arg)
+on_port(const struct sw_mac_val *v, uint16_t port, const void *arg)
 {
-	return v->port == *(const uint16_t *)arg;
+	(void)v;
+	return port == *(const uint16_t *)arg;
 }
 
 /* Control: forget every entry of a port that is going away. */
@@ -188,15 +207,12 @@ mac_set(struct sw *sw, const uint8_t mac[6], uint16_t vlan, uint16_t port,
 	bool is_static)
 {
 	uint64_t key = sw_mac_key(mac, vlan);
-	int32_t pos = rte_hash_add_key(sw->mac.h, &key);
-	struct sw_mac_val *v;
+	int32_t pos = add_entry(sw->mac.h, &key, port);
 
 	if (pos < 0)
 		return pos;
-	v = &sw->mac.val[pos];
-	v->port = port;
-	v->is_static = is_static;
-	v->seen = sw->now_s;
+	sw->mac.val[pos].is_static = is_static;
+	sw->mac.val[pos].seen = sw->now_s;
 	return 0;
 }
 
@@ -238,9 +254,11 @@ int
 sw_mac_lookup(struct sw *sw, const uint8_t mac[6], uint16_t vlan)
 {
 	uint64_t key = sw_mac_key(mac, vlan);
-	int32_t pos = rte_hash_lookup(sw->mac.h, &key);
+	void *data;
 
-	return pos < 0 ? -ENOENT : sw->mac.val[pos].port;
+	if (rte_hash_lookup_data(sw->mac.h, &key, &data) < 0)
+		return -ENOENT;
+	return (int)(uintptr_t)data;
 }
 
 void
@@ -255,7 +273,7 @@ sw_mac_walk(struct sw *sw, sw_mac_fn fn, void *arg)
 	while ((pos = rte_hash_iterate(m->h, &key, &data, &next)) >= 0) {
 		const struct sw_mac_val *v = &m->val[pos];
 		struct sw_mac_entry e = {
-			.port = v->port,
+			.port = (uint16_t)(uintptr_t)data,
 			.is_static = v->is_static != 0,
 			.age_s = v->is_static ? 0 : sw->now_s - v->seen,
 		};

@@ -87,10 +87,8 @@ retag(struct rte_mempool *mp, struct rte_mbuf *m, bool tag, uint16_t vid,
 	}
 	if (tag) {
 		c->vlan_tci = vid;
-		if (rte_vlan_insert(&c) != 0)
+		if (rte_vlan_insert(&c) != 0)	/* l2_len grows with it */
 			goto fail;
-		if (c->l2_len != 0)
-			c->l2_len += VLAN_HLEN;
 	} else {
 		if (rte_vlan_strip(c) != 0)
 			goto fail;
@@ -236,37 +234,80 @@ forward(struct sw_worker *w, const struct sw_plan *pl,
 	}
 }
 
-/*
- * Checksums a port cannot compute are finished here; segmentation it
- * cannot do is refused. Returns false when the frame must be dropped.
- */
+/* Finish the IPv4 header and L4 checksums a frame asks for. */
 static bool
-eth_offloads(const struct sw_pdp *d, struct rte_mbuf *m)
+sw_checksums(struct rte_mbuf *m, bool ip, bool l4)
 {
-	uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK;
-	struct rte_ipv4_hdr *ip;
+	uint64_t l4f = m->ol_flags & RTE_MBUF_F_TX_L4_MASK;
+	uint32_t l4_off = m->l2_len + m->l3_len;
+	struct rte_ipv4_hdr *ip4;
 	uint16_t *ck;
 
-	if (m->ol_flags & GSO_FLAGS)
-		return (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) &&
-		       (d->eth_tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO);
-	if (l4 == 0 || (d->eth_tx_offloads & (RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
-					       RTE_ETH_TX_OFFLOAD_UDP_CKSUM)))
+	if (m->data_len < l4_off + (l4f == RTE_MBUF_F_TX_TCP_CKSUM ? 20 : 8))
+		return false;	/* headers not in the first segment */
+	ip4 = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
+	if (ip) {
+		ip4->hdr_checksum = 0;
+		ip4->hdr_checksum = rte_ipv4_cksum(ip4);
+		m->ol_flags &= ~RTE_MBUF_F_TX_IP_CKSUM;
+	}
+	if (!l4)
 		return true;
-	if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) > 1 ||
-	    m->data_len < m->l2_len + m->l3_len + m->l4_len)
-		return false;
-	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
-	ck = rte_pktmbuf_mtod_offset(m, uint16_t *, m->l2_len + m->l3_len +
-				     (l4 == RTE_MBUF_F_TX_TCP_CKSUM ? 16 : 6));
+	ck = rte_pktmbuf_mtod_offset(m, uint16_t *, l4_off +
+				     (l4f == RTE_MBUF_F_TX_TCP_CKSUM ? 16 : 6));
 	*ck = 0;
 	if (m->ol_flags & RTE_MBUF_F_TX_IPV4)
-		*ck = rte_ipv4_udptcp_cksum_mbuf(m, ip, m->l2_len + m->l3_len);
+		*ck = rte_ipv4_udptcp_cksum_mbuf(m, ip4, l4_off);
 	else
-		*ck = rte_ipv6_udptcp_cksum_mbuf(m, (void *)ip,
-						 m->l2_len + m->l3_len);
+		*ck = rte_ipv6_udptcp_cksum_mbuf(m, (void *)ip4, l4_off);
 	m->ol_flags &= ~RTE_MBUF_F_TX_L4_MASK;
 	return true;
+}
+
+/*
+ * Offloads an uplink cannot do: checksums are finished here (on a copy
+ * when others share the frame), segmentation is refused. Returns the
+ * frame to send, or NULL when it was dropped (and counted).
+ */
+static struct rte_mbuf *
+eth_offloads(struct sw_worker *w, const struct sw_pdp *d, struct rte_mbuf *m)
+{
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK;
+	uint64_t cap = d->eth_tx_offloads;
+	struct sw_wstats *ws = &d->ws[w->id];
+	bool need_ip, need_l4;
+
+	if (m->ol_flags & GSO_FLAGS) {
+		if ((m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) &&
+		    (cap & RTE_ETH_TX_OFFLOAD_TCP_TSO))
+			return m;
+		drop(ws, SW_DROP_OFFLOAD, m);
+		return NULL;
+	}
+	need_ip = (m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM) &&
+		  !(cap & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM);
+	need_l4 = (l4 == RTE_MBUF_F_TX_TCP_CKSUM &&
+		   !(cap & RTE_ETH_TX_OFFLOAD_TCP_CKSUM)) ||
+		  (l4 == RTE_MBUF_F_TX_UDP_CKSUM &&
+		   !(cap & RTE_ETH_TX_OFFLOAD_UDP_CKSUM));
+	if (!need_ip && !need_l4)
+		return m;
+	if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) > 1) {
+		struct rte_mbuf *c = rte_pktmbuf_copy(m, w->sw->mp, 0,
+						      UINT32_MAX);
+
+		rte_pktmbuf_free(m);
+		if (c == NULL) {
+			ws->drops[SW_DROP_NO_MBUF]++;
+			return NULL;
+		}
+		m = c;
+	}
+	if (!sw_checksums(m, need_ip, need_l4)) {
+		drop(ws, SW_DROP_OFFLOAD, m);
+		return NULL;
+	}
+	return m;
 }
 
 static void
@@ -276,17 +317,21 @@ tx_ethdev(struct sw_worker *w, const struct sw_pdp *d,
 	struct sw_wstats *ws = &d->ws[w->id];
 	uint32_t len[SW_TXBUF];
 	uint16_t i, k = 0, sent;
+	bool prep = false;
 
 	for (i = 0; i < n; i++) {
-		if (unlikely(pkts[i]->ol_flags & RTE_MBUF_F_TX_OFFLOAD_MASK) &&
-		    !eth_offloads(d, pkts[i])) {
-			drop(ws, SW_DROP_OFFLOAD, pkts[i]);
-			continue;
+		struct rte_mbuf *m = pkts[i];
+
+		if (unlikely(m->ol_flags & RTE_MBUF_F_TX_OFFLOAD_MASK)) {
+			m = eth_offloads(w, d, m);
+			if (m == NULL)
+				continue;
+			prep = true;
 		}
-		len[k] = pkts[i]->pkt_len;
-		pkts[k++] = pkts[i];
+		len[k] = m->pkt_len;
+		pkts[k++] = m;
 	}
-	if (k > 0 && k != n)
+	if (prep)
 		rte_eth_tx_prepare(d->eth_port, w->id, pkts, k);
 	sent = rte_eth_tx_burst(d->eth_port, w->id, pkts, k);
 	ws->tx_packets += sent;

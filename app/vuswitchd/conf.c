@@ -27,7 +27,8 @@ usage(FILE *f)
 "usage: vuswitchd [--config=FILE] [--socket-path=PATH ...] [--fd=FDNUM]\n"
 "                 [--client] [--queues=N] [--control-socket=PATH]\n"
 "                 [--lcores=CPULIST] [--file-prefix=NAME] [--no-huge]\n"
-"                 [--mac-aging=SECONDS] [--mbufs=N] [-- EAL arguments]\n"
+"                 [--mac-aging=SECONDS] [--mbufs=N] [--debug]\n"
+"                 [-- EAL arguments]\n"
 "       vuswitchd --print-capabilities\n"
 "With no --socket-path and no --fd, ports come from the configuration\n"
 "file (default %s).\n", VSD_DEFAULT_CONFIG);
@@ -260,7 +261,7 @@ add_socket_port(struct vsd_conf *c, const char *path, int fd)
 }
 
 enum { O_CONFIG = 256, O_SOCKET, O_FD, O_CLIENT, O_QUEUES, O_CTL, O_LCORES,
-       O_PREFIX, O_NOHUGE, O_AGING, O_MBUFS, O_CAPS, O_HELP };
+       O_PREFIX, O_NOHUGE, O_AGING, O_MBUFS, O_CAPS, O_HELP, O_DEBUG };
 
 static const struct option longopts[] = {
 	{ "config", required_argument, NULL, O_CONFIG },
@@ -276,6 +277,7 @@ static const struct option longopts[] = {
 	{ "mbufs", required_argument, NULL, O_MBUFS },
 	{ "print-capabilities", no_argument, NULL, O_CAPS },
 	{ "help", no_argument, NULL, O_HELP },
+	{ "debug", no_argument, NULL, O_DEBUG },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -323,6 +325,7 @@ cli_option(int o, struct cli *k, struct vsd_conf *c)
 		       k->mbufs < 4096 ? -EINVAL : 0;
 	case O_CAPS: print_capabilities(); return 1;
 	case O_HELP: usage(stdout); return 1;
+	case O_DEBUG: c->debug = true; return 0;
 	default: return -EINVAL;
 	}
 }

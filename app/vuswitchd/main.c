@@ -223,6 +223,10 @@ main(int argc, char **argv)
 	rc = vsd_conf_parse(argc, argv, &c);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
+	if (c.debug) {
+		vhu_set_log_level(VHU_LOG_DEBUG);
+		rte_log_set_level_pattern("vuswitch.*", RTE_LOG_DEBUG);
+	}
 	if (vsd_loop_init() < 0) {
 		perror("vuswitchd: event loop");
 		return 1;

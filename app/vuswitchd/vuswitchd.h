@@ -23,6 +23,7 @@ struct vsd_conf {
 	char lcores[256];		/* CPU list; empty: all we may use */
 	char file_prefix[64];
 	bool no_huge;
+	bool debug;			/* every protocol message logged */
 	uint32_t mac_aging_s;
 	uint32_t mbufs;
 	unsigned int nports;

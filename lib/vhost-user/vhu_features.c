@@ -176,6 +176,8 @@ vhu_set_status(struct vhu_dev *dev, struct vhu_msg *msg)
 	dev->status = (uint8_t)st;
 	if (dev->ops != NULL && dev->ops->status_changed != NULL)
 		dev->ops->status_changed(dev, dev->status);
+	if (st & VHU_STATUS_DRIVER_OK)
+		return vhu_vring_start_ready(dev, msg);
 	return VHU_OK;
 }
 

@@ -227,6 +227,9 @@ enum vhu_result vhu_set_vring_kick(struct vhu_dev *, struct vhu_msg *);
 enum vhu_result vhu_set_vring_call(struct vhu_dev *, struct vhu_msg *);
 enum vhu_result vhu_set_vring_err(struct vhu_dev *, struct vhu_msg *);
 enum vhu_result vhu_set_vring_enable(struct vhu_dev *, struct vhu_msg *);
+/* DRIVER_OK: start the rings that are set up without waiting for a kick. */
+enum vhu_result vhu_vring_start_ready(struct vhu_dev *dev,
+				      const struct vhu_msg *msg);
 enum vhu_result vhu_set_vring_endian(struct vhu_dev *, struct vhu_msg *);
 enum vhu_result vhu_vring_kick_msg(struct vhu_dev *, struct vhu_msg *);
 

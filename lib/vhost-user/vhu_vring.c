@@ -580,14 +580,51 @@ vhu_set_vring_enable(struct vhu_dev *dev, struct vhu_msg *msg)
 
 	if (vr == NULL)
 		return VHU_ERROR;
-	if (!protocol_features_in_use(dev))
-		return vhu_violation(dev, msg, VHU_RULE_FEATURE,
-				     "PROTOCOL_FEATURES is not negotiated");
 	if (num > 1)
 		return vhu_violation(dev, msg, VHU_RULE_VALUE,
 				     "ring %u: enable must be 0 or 1, not %u",
 				     vr->index, num);
+	/*
+	 * DPDK's virtio-user resets a device it reconnects to with
+	 * SET_VRING_ENABLE before any SET_FEATURES: nothing is negotiated
+	 * yet, and SET_FEATURES decides how rings start, so it is a no-op.
+	 */
+	if (!dev->features_set) {
+		VHU_DEBUG("vhost-user %s: ring %u: enable %u before "
+			  "SET_FEATURES ignored", dev->name, vr->index, num);
+		return VHU_OK;
+	}
+	if (!protocol_features_in_use(dev))
+		return vhu_violation(dev, msg, VHU_RULE_FEATURE,
+				     "PROTOCOL_FEATURES is not negotiated");
 	vhu_vring_set_state(dev, vr, vr->started, num == 1);
+	if (num == 1 && vr->kick_set && !vr->started)
+		return start_ring(dev, vr, msg, false);
+	return VHU_OK;
+}
+
+/*
+ * The driver is ready (DRIVER_OK): start every ring that has its kick
+ * fd, size and addresses without waiting for a kick. A front-end that
+ * reconnects, or a migrated guest whose rings say "no notifications",
+ * may not kick for a long time.
+ */
+enum vhu_result
+vhu_vring_start_ready(struct vhu_dev *dev, const struct vhu_msg *msg)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->nr_vrings; i++) {
+		struct vhu_vring *vr = &dev->vrings[i];
+		enum vhu_result res;
+
+		if (!vr->kick_set || vr->started || !vr->num_set ||
+		    !vr->addr_set)
+			continue;
+		res = start_ring(dev, vr, msg, false);
+		if (res != VHU_OK)
+			return res;
+	}
 	return VHU_OK;
 }
 

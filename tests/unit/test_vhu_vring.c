@@ -1050,6 +1050,82 @@ vring_enable_rules(void **state)
 	fe_free(fe);
 }
 
+/*
+ * A front-end that reconnects may disable rings before negotiating
+ * (DPDK virtio-user does): accepted, changes nothing, and the rings
+ * still start disabled once PROTOCOL_FEATURES is negotiated.
+ */
+static void
+vring_enable_before_features(void **state)
+{
+	struct fe *fe = fe_new();
+
+	(void)state;
+	assert_non_null(fe);
+	set_enable(fe, 0, 0);
+	set_enable(fe, 1, 1);
+	assert_true(vhu_dev_connected(fe->dev));
+	assert_int_equal(fe->state_changes, 0);
+	assert_false(vhu_dev_vring(fe->dev, 1)->enabled);
+	set_enable(fe, 0, 2);
+	fe_assert_violation(fe, VHU_RULE_VALUE);
+	fe_free(fe);
+
+	fe = new_fe(F_PROTO, 0);
+	assert_false(vhu_dev_vring(fe->dev, 1)->enabled);
+	fe_free(fe);
+}
+
+/*
+ * A ring with its kick fd starts without a kick when it is enabled, and
+ * every such ring starts when the driver sets DRIVER_OK: DPDK's
+ * virtio-user does not kick again after it reconnects, and a migrated
+ * guest may have notifications switched off.
+ */
+static void
+starts_when_enabled(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, 0);
+	struct vhu_vring *vr0, *vr1;
+	struct fe_ring r0, r1;
+	int k0, k1;
+
+	(void)state;
+	vr0 = setup_ring(fe, 0, 256, 0, &r0);
+	vr1 = setup_ring(fe, 1, 256, 0, &r1);
+	set_enable(fe, 1, 1);		/* no kick fd yet: stays stopped */
+	assert_int_equal(vhu_vring_state(vr1), VHU_RING_STOPPED);
+	k0 = set_kick_fd(fe, 0);
+	k1 = set_kick_fd(fe, 1);
+	assert_int_equal(vhu_vring_state(vr0), VHU_RING_STOPPED);
+	set_enable(fe, 0, 1);
+	assert_int_equal(vhu_vring_state(vr0), VHU_RING_ENABLED);
+	assert_int_equal(vhu_vring_state(vr1), VHU_RING_STOPPED);
+	close(k0);
+	close(k1);
+	fe_free(fe);
+}
+
+static void
+starts_on_driver_ok(void **state)
+{
+	struct fe *fe = new_fe(F_PROTO, VHU_BIT(VHU_PF_STATUS));
+	struct vhu_vring *vr0, *vr1;
+	struct fe_ring r0, r1;
+	int k0;
+
+	(void)state;
+	vr0 = setup_ring(fe, 0, 256, 0, &r0);
+	vr1 = setup_ring(fe, 1, 256, 0, &r1);	/* no kick fd */
+	k0 = set_kick_fd(fe, 0);
+	fe_set_u64(fe, VHU_REQ_SET_STATUS, VHU_STATUS_DRIVER_OK, false);
+	assert_true(vhu_dev_connected(fe->dev));
+	assert_int_equal(vhu_vring_state(vr0), VHU_RING_DISABLED);
+	assert_int_equal(vhu_vring_state(vr1), VHU_RING_STOPPED);
+	close(k0);
+	fe_free(fe);
+}
+
 /* RESET_OWNER (deprecated) stops and disables every ring. */
 static void
 reset_owner_stops_and_disables(void **state)
@@ -1600,6 +1676,9 @@ main(void)
 		cmocka_unit_test(call_and_err_fds),
 		cmocka_unit_test(vring_endian),
 		cmocka_unit_test(vring_enable_rules),
+		cmocka_unit_test(vring_enable_before_features),
+		cmocka_unit_test(starts_when_enabled),
+		cmocka_unit_test(starts_on_driver_ok),
 		cmocka_unit_test(reset_owner_stops_and_disables),
 		cmocka_unit_test(reset_device),
 		cmocka_unit_test(reset_device_forgets_packed_layout),

@@ -255,7 +255,7 @@ add_socket_port(struct vsd_conf *c, const char *path, int fd)
 	p->name = strdup(name);
 	p->type = SW_PORT_VHOST;
 	p->mode = fd >= 0 ? VHU_MODE_FD : VHU_MODE_SERVER;
-	p->path = path;
+	p->path = path != NULL ? strdup(path) : NULL;
 	p->fd = fd;
 	return 0;
 }
@@ -373,6 +373,20 @@ cli_ports(const struct cli *k, struct vsd_conf *c)
 		if (add_socket_port(c, k->paths[i], -1) < 0)
 			return -1;
 	return 0;
+}
+
+/* The strings the ports were given (their names, paths, devargs). */
+void
+vsd_conf_free(struct vsd_conf *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nports; i++) {
+		free((char *)(uintptr_t)c->ports[i].name);
+		free((char *)(uintptr_t)c->ports[i].path);
+		free((char *)(uintptr_t)c->ports[i].devargs);
+	}
+	c->nports = 0;
 }
 
 int

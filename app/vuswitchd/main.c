@@ -221,22 +221,25 @@ main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	rc = vsd_conf_parse(argc, argv, &c);
-	if (rc != 0)
+	if (rc != 0) {
+		vsd_conf_free(&c);
 		return rc > 0 ? 0 : 2;
+	}
 	if (c.debug) {
 		vhu_set_log_level(VHU_LOG_DEBUG);
 		rte_log_set_level_pattern("vuswitch.*", RTE_LOG_DEBUG);
 	}
 	if (vsd_loop_init() < 0) {
 		perror("vuswitchd: event loop");
+		vsd_conf_free(&c);
 		return 1;
 	}
 	nworkers = eal_start(&c, argv[0]);
-	if (nworkers < 1)
+	sw = nworkers < 1 ? NULL : switch_start(&c, (unsigned int)nworkers);
+	if (sw == NULL) {
+		vsd_conf_free(&c);
 		return 1;
-	sw = switch_start(&c, (unsigned int)nworkers);
-	if (sw == NULL)
-		return 1;
+	}
 	make_parent(c.control_socket);
 	rc = add_ports(sw, &c);
 	if (rc == 0)
@@ -254,6 +257,7 @@ main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	vsd_ctl_close();
 	sw_destroy(sw);
+	vsd_conf_free(&c);
 	rte_eal_cleanup();
 	printf("vuswitchd: stopped\n");
 	return rc == 0 ? 0 : 1;

@@ -34,6 +34,7 @@ struct vsd_conf {
 
 /* conf.c: 0, or -1 after printing why on stderr; 1: exit 0 now. */
 int vsd_conf_parse(int argc, char **argv, struct vsd_conf *c);
+void vsd_conf_free(struct vsd_conf *c);
 /* "10,20,100-199" or "all" into a trunk's VLAN set. */
 int vsd_parse_vlan_list(const char *s, struct sw_vlan *v);
 /* "access:10", "trunk", "trunk:10,20-30" */

@@ -190,12 +190,16 @@ assign(struct sw *sw, struct rxq_load *l, unsigned int n, int8_t *to)
 
 	qsort(l, n, sizeof(*l), by_cycles_desc);
 	for (i = 0; i < n; i++) {
+		int8_t cur = l[i].p->rxq_worker[l[i].q];
 		unsigned int best = 0;
 
 		for (w = 1; w < sw->nworkers; w++)
 			if (load[w] < load[best] ||
 			    (load[w] == load[best] && cnt[w] < cnt[best]))
 				best = w;
+		/* a queue stays where it is unless another worker is idler */
+		if (cur >= 0 && load[cur] == load[best])
+			best = (unsigned int)cur;
 		load[best] += l[i].cycles;
 		cnt[best]++;
 		to[i] = (int8_t)best;

@@ -66,9 +66,7 @@ set_clock(struct sw *sw)
 	sw->tsc_hz = rte_get_tsc_hz();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	sw->epoch_ns = (uint64_t)ts.tv_sec * 1000000000ull +
-		       (uint64_t)ts.tv_nsec -
-		       tsc / sw->tsc_hz * 1000000000ull -
-		       tsc % sw->tsc_hz * 1000000000ull / sw->tsc_hz;
+		       (uint64_t)ts.tv_nsec - sw_tsc_ns(sw, tsc);
 	sw->now_s = 1;
 	sw->next_age_tsc = tsc + sw->tsc_hz;
 	sw->next_flush_tsc = tsc;
@@ -412,12 +410,11 @@ void
 sw_timers(struct sw *sw)
 {
 	uint64_t now = rte_get_tsc_cycles();
-	int next = INT32_MAX;
 	unsigned int i;
 
 	for (i = 0; i < SW_MAX_PORTS; i++)
 		if (sw->ports[i] != NULL)
-			sw_vhost_timers(sw, sw->ports[i], &next);
+			sw_vhost_timers(sw->ports[i]);
 	if (now >= sw->next_age_tsc) {
 		sw->now_s += (uint32_t)((now - sw->next_age_tsc) /
 					sw->tsc_hz) + 1;

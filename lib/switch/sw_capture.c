@@ -75,13 +75,6 @@ sw_capture_copy(struct sw_capture *c, struct rte_mbuf **pkts, uint16_t n,
 		__atomic_fetch_add(&c->dropped, n - put, __ATOMIC_RELAXED);
 }
 
-static uint64_t
-tsc_to_ns(const struct sw *sw, uint64_t tsc)
-{
-	return sw->epoch_ns + tsc / sw->tsc_hz * 1000000000ull +
-	       tsc % sw->tsc_hz * 1000000000ull / sw->tsc_hz;
-}
-
 static void
 drain(struct sw *sw, struct sw_capture *c)
 {
@@ -95,7 +88,7 @@ drain(struct sw *sw, struct sw_capture *c)
 			const struct cap_meta *meta = rte_mbuf_to_priv(pkts[i]);
 
 			if (sw_pcapng_write(c->file, pkts[i], meta->orig_len,
-					    tsc_to_ns(sw, meta->tsc),
+					    sw->epoch_ns + sw_tsc_ns(sw, meta->tsc),
 					    meta->dir == SW_CAP_RX ?
 					    SW_PCAPNG_IN : SW_PCAPNG_OUT) == 0)
 				c->written++;

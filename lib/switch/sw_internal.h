@@ -178,6 +178,14 @@ void sw_mac_flush_port(struct sw *sw, uint16_t port);
 int sw_mac_move(struct sw *sw, const uint8_t mac[6], uint16_t vlan,
 		uint16_t port);
 
+/* Nanoseconds a TSC count stands for (without overflowing). */
+static inline uint64_t
+sw_tsc_ns(const struct sw *sw, uint64_t tsc)
+{
+	return tsc / sw->tsc_hz * 1000000000ull +
+	       tsc % sw->tsc_hz * 1000000000ull / sw->tsc_hz;
+}
+
 static inline uint64_t
 sw_mac_key(const uint8_t *mac, uint16_t vlan)
 {
@@ -191,7 +199,7 @@ sw_mac_key(const uint8_t *mac, uint16_t vlan)
 int sw_vhost_open(struct sw *sw, struct sw_port *p, char *err,
 		  size_t errlen);
 void sw_vhost_close(struct sw *sw, struct sw_port *p);
-void sw_vhost_timers(struct sw *sw, struct sw_port *p, int *next_ms);
+void sw_vhost_timers(struct sw_port *p);
 void sw_announce(struct sw_port *p, const uint8_t mac[6]);
 uint64_t sw_vhost_features(void);
 void sw_vq_stats_add(struct vq_stats *acc, const struct vq_stats *s);

@@ -318,19 +318,10 @@ sw_vhost_close(struct sw *sw, struct sw_port *p)
 	}
 }
 
+/* Run the device's timer (reconnect, reply timeouts) when it is due. */
 void
-sw_vhost_timers(struct sw *sw, struct sw_port *p, int *next_ms)
+sw_vhost_timers(struct sw_port *p)
 {
-	int t;
-
-	(void)sw;
-	if (p->dev == NULL)
-		return;
-	t = vhu_dev_next_timeout_ms(p->dev);
-	if (t == 0) {
+	if (p->dev != NULL && vhu_dev_next_timeout_ms(p->dev) == 0)
 		vhu_dev_handle_timeout(p->dev);
-		t = vhu_dev_next_timeout_ms(p->dev);
-	}
-	if (t >= 0 && t < *next_ms)
-		*next_ms = t;
 }

@@ -86,6 +86,7 @@ struct vhu_mem_region {
 	void *map_base;		/* what mmap returned */
 	size_t map_len;
 	int fd;
+	uint32_t refs;		/* ADD_MEM_REG of this very region */
 };
 
 /* The memory table: regions sorted by guest physical address. */

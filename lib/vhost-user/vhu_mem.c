@@ -122,6 +122,7 @@ vhu_mem_map_region(struct vhu_mem_region *r,
 	r->mmap_offset = d->mmap_offset;
 	r->hva = hva;
 	r->fd = fd;
+	r->refs = 1;
 	return 0;
 }
 
@@ -167,6 +168,31 @@ overlaps(const struct vhu_mem_region_desc *d, const struct vhu_mem_region *r,
 			return true;
 	}
 	return false;
+}
+
+/*
+ * The region of mem that d and fd describe exactly: the same addresses,
+ * size and offset in the same file. QEMU adds every region once per
+ * queue pair of a multi-queue device, and removes it as many times.
+ */
+static struct vhu_mem_region *
+find_same(struct vhu_mem *mem, const struct vhu_mem_region_desc *d, int fd)
+{
+	struct stat a, b;
+	uint32_t i;
+
+	for (i = 0; i < mem->nregions; i++) {
+		struct vhu_mem_region *r = &mem->regions[i];
+
+		if (r->gpa == d->guest_phys_addr && r->size == d->memory_size &&
+		    r->uva == d->userspace_addr &&
+		    r->mmap_offset == d->mmap_offset && fd >= 0 &&
+		    r->fd >= 0 && fstat(fd, &a) == 0 &&
+		    fstat(r->fd, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return r;
+	}
+	return NULL;
 }
 
 /* Insert r into mem keeping the regions sorted by guest address. */
@@ -459,13 +485,22 @@ vhu_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (msg->nfds != 1)
 		return vhu_violation(dev, msg, VHU_RULE_FDS,
 				     "%u fds, a region needs 1", msg->nfds);
+	if (check_desc(d) < 0)
+		return vhu_violation(dev, msg, VHU_RULE_REGION,
+				     "region is empty or wraps");
+	m = find_same(dev->mem, d, msg->fds[0]);
+	if (m != NULL) {
+		/* Mapped already: counted, and its fd closed with msg. */
+		m->refs++;
+		if (!dev->postcopy_listening)
+			return VHU_OK;
+		d->userspace_addr = (uint64_t)(uintptr_t)m->hva;
+		return VHU_REPLY;
+	}
 	if (dev->mem->nregions >= VHU_MAX_MEM_SLOTS)
 		return vhu_violation(dev, msg, VHU_RULE_RESOURCE,
 				     "all %u memory slots are in use",
 				     VHU_MAX_MEM_SLOTS);
-	if (check_desc(d) < 0)
-		return vhu_violation(dev, msg, VHU_RULE_REGION,
-				     "region is empty or wraps");
 	if (overlaps(d, dev->mem->regions, dev->mem->nregions))
 		return vhu_violation(dev, msg, VHU_RULE_OVERLAP,
 				     "gpa 0x%llx size 0x%llx overlaps a "
@@ -509,6 +544,8 @@ vhu_rem_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 
 		if (r->gpa == d->guest_phys_addr && r->size == d->memory_size &&
 		    r->uva == d->userspace_addr) {
+			if (--dev->mem->regions[i].refs > 0)
+				return VHU_OK;
 			remove_at(dev->mem, i);
 			return mem_changed(dev, msg);
 		}

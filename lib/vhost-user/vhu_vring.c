@@ -584,14 +584,23 @@ vhu_set_vring_enable(struct vhu_dev *dev, struct vhu_msg *msg)
 		return vhu_violation(dev, msg, VHU_RULE_VALUE,
 				     "ring %u: enable must be 0 or 1, not %u",
 				     vr->index, num);
-	/*
-	 * DPDK's virtio-user resets a device it reconnects to with
-	 * SET_VRING_ENABLE before any SET_FEATURES: nothing is negotiated
-	 * yet, and SET_FEATURES decides how rings start, so it is a no-op.
-	 */
 	if (!dev->features_set) {
+		/*
+		 * QEMU enables rings after SET_PROTOCOL_FEATURES but before
+		 * SET_FEATURES: the state is kept, and the ring starts
+		 * once it has its layout, addresses and kick fd.
+		 */
+		if (dev->proto_set) {
+			vhu_vring_set_state(dev, vr, false, num == 1);
+			return VHU_OK;
+		}
+		/*
+		 * DPDK's virtio-user resets a device it reconnects to with
+		 * SET_VRING_ENABLE before negotiating anything: SET_FEATURES
+		 * decides then how rings start, so this is a no-op.
+		 */
 		VHU_DEBUG("vhost-user %s: ring %u: enable %u before "
-			  "SET_FEATURES ignored", dev->name, vr->index, num);
+			  "negotiation ignored", dev->name, vr->index, num);
 		return VHU_OK;
 	}
 	if (!protocol_features_in_use(dev))

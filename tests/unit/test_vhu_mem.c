@@ -1093,6 +1093,40 @@ rem_unknown_region(void **state)
 	}
 }
 
+/*
+ * The very same region added again (QEMU does so for each queue pair of
+ * a multi-queue device) is counted, not mapped twice, and stays until it
+ * has been removed as many times.
+ */
+static void
+add_mem_reg_same_region_counted(void **state)
+{
+	struct fe *fe = mem_fe(VHU_BIT(VHU_PF_CONFIGURE_MEM_SLOTS));
+	struct fe_treg a = slot_region(0);
+	int base;
+
+	(void)state;
+	base = fe_count_fds();
+	assert_int_equal(add_reg(fe, &a), 0);
+	assert_int_equal(add_reg(fe, &a), 0);
+	assert_true(vhu_dev_connected(fe->dev));
+	assert_int_equal(fe_mem(fe)->nregions, 1);
+	assert_int_equal(fe_count_fds(), base + 1);	/* one kept, one closed */
+	assert_int_equal(count_maps_of(a.fd), 1);
+	assert_int_equal(rem_reg(fe, &a), 0);
+	assert_int_equal(fe_mem(fe)->nregions, 1);
+	assert_int_equal(((uint8_t *)vhu_gpa_to_hva(fe_mem(fe), a.gpa, 1))[0],
+			 0);
+	assert_int_equal(rem_reg(fe, &a), 0);
+	assert_int_equal(fe_mem(fe)->nregions, 0);
+	assert_int_equal(count_maps_of(a.fd), 0);
+	assert_int_equal(fe_count_fds(), base);
+	assert_int_equal(rem_reg(fe, &a), -1);
+	assert_closed_for(fe, VHU_RULE_REGION, -1);
+	fe_free(fe);
+	close(a.fd);
+}
+
 /* ADD_MEM_REG overlapping a mapped region, in either address space. */
 static void
 add_mem_reg_overlap(void **state)
@@ -1103,7 +1137,7 @@ add_mem_reg_overlap(void **state)
 		{ 0x100000000ULL + 2048, FAKE_UVA + 16 * MIB },
 		{ 0x100000000ULL - 2048, FAKE_UVA + 16 * MIB },
 		{ 0x200000000ULL, FAKE_UVA + 4095 },
-		{ 0x100000000ULL, FAKE_UVA },	/* the same region twice */
+		{ 0x100000000ULL, FAKE_UVA },	/* same place, another file */
 	};
 	size_t i;
 
@@ -1432,6 +1466,7 @@ main(void)
 		cmocka_unit_test(get_max_mem_slots),
 		cmocka_unit_test(add_mem_reg_all_slots),
 		cmocka_unit_test(rem_mem_reg_unmaps),
+		cmocka_unit_test(add_mem_reg_same_region_counted),
 		cmocka_unit_test(rem_mem_reg_with_fd_closed),
 		cmocka_unit_test(rem_unknown_region),
 		cmocka_unit_test(add_mem_reg_overlap),

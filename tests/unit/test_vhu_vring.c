@@ -1077,6 +1077,47 @@ vring_enable_before_features(void **state)
 }
 
 /*
+ * QEMU enables its rings after SET_PROTOCOL_FEATURES and before
+ * SET_FEATURES: the ring remembers it, stays stopped, and runs enabled
+ * once it is set up and the driver is ready.
+ */
+static void
+vring_enable_kept_before_features(void **state)
+{
+	struct fe *fe = fe_new();
+	struct vhu_vring *vr0, *vr1;
+	struct fe_ring r0, r1;
+	int k0, k1;
+
+	(void)state;
+	assert_non_null(fe);
+	fe_get_u64(fe, VHU_REQ_GET_FEATURES);
+	fe_get_u64(fe, VHU_REQ_GET_PROTOCOL_FEATURES);
+	fe_set_u64(fe, VHU_REQ_SET_PROTOCOL_FEATURES, VHU_BIT(VHU_PF_STATUS),
+		   false);
+	set_enable(fe, 0, 1);
+	set_enable(fe, 1, 0);
+	assert_true(vhu_dev_connected(fe->dev));
+	assert_true(vhu_dev_vring(fe->dev, 0)->enabled);
+	assert_false(vhu_dev_vring(fe->dev, 1)->enabled);
+	assert_int_equal(vhu_vring_state(vhu_dev_vring(fe->dev, 0)),
+			 VHU_RING_STOPPED);
+	fe_set_u64(fe, VHU_REQ_SET_FEATURES, F_PROTO, false);
+	assert_non_null(fe_add_region(fe, 0, MEM_SIZE));
+	fe_send_mem_table(fe, false);
+	vr0 = setup_ring(fe, 0, 256, 0, &r0);
+	vr1 = setup_ring(fe, 1, 256, 0, &r1);
+	k0 = set_kick_fd(fe, 0);
+	k1 = set_kick_fd(fe, 1);
+	fe_set_u64(fe, VHU_REQ_SET_STATUS, VHU_STATUS_DRIVER_OK, false);
+	assert_int_equal(vhu_vring_state(vr0), VHU_RING_ENABLED);
+	assert_int_equal(vhu_vring_state(vr1), VHU_RING_DISABLED);
+	close(k0);
+	close(k1);
+	fe_free(fe);
+}
+
+/*
  * A ring with its kick fd starts without a kick when it is enabled, and
  * every such ring starts when the driver sets DRIVER_OK: DPDK's
  * virtio-user does not kick again after it reconnects, and a migrated
@@ -1677,6 +1718,7 @@ main(void)
 		cmocka_unit_test(vring_endian),
 		cmocka_unit_test(vring_enable_rules),
 		cmocka_unit_test(vring_enable_before_features),
+		cmocka_unit_test(vring_enable_kept_before_features),
 		cmocka_unit_test(starts_when_enabled),
 		cmocka_unit_test(starts_on_driver_ok),
 		cmocka_unit_test(reset_owner_stops_and_disables),

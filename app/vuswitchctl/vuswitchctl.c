@@ -773,6 +773,16 @@ tbl_key(struct table *t, const json_t *obj, const char *key)
 	tbl_push(t, json_text(json_object_get(obj, key)));
 }
 
+/* One row: obj's value for each key, one key per column. */
+static void
+tbl_keys(struct table *t, const json_t *obj, const char *const *keys)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncols; i++)
+		tbl_key(t, obj, keys[i]);
+}
+
 static const char *const port_head[] = {
 	"NAME", "TYPE", "MODE/DEVARGS", "PATH", ">QUEUES", "VLAN", ">MTU",
 	"STATE", ">RX", ">TX", ">DROPS",
@@ -914,18 +924,14 @@ print_rxqs(const json_t *rxqs)
 	static const char *const head[] = {
 		">QUEUE", ">WORKER", ">PACKETS", ">BYTES", ">CYCLES",
 	};
+	static const char *const keys[] = {
+		"queue", "worker", "packets", "bytes", "cycles",
+	};
 	struct table t = TABLE(head);
-	const json_t *q;
 	size_t i;
 
-	for (i = 0; i < json_array_size(rxqs); i++) {
-		q = json_array_get(rxqs, i);
-		tbl_key(&t, q, "queue");
-		tbl_key(&t, q, "worker");
-		tbl_key(&t, q, "packets");
-		tbl_key(&t, q, "bytes");
-		tbl_key(&t, q, "cycles");
-	}
+	for (i = 0; i < json_array_size(rxqs); i++)
+		tbl_keys(&t, json_array_get(rxqs, i), keys);
 	printf("\nrx queues:%s\n", t.n == 0 ? " none" : "");
 	if (t.n > 0)
 		tbl_print(&t, "  ");
@@ -1021,23 +1027,39 @@ print_macs(const json_t *r)
 	static const char *const head[] = {
 		"MAC", ">VLAN", "PORT", "TYPE", ">AGE",
 	};
-	const json_t *macs = json_object_get(r, "macs"), *m;
+	static const char *const keys[] = {
+		"mac", "vlan", "port", "type", "age",
+	};
+	const json_t *macs = json_object_get(r, "macs");
 	struct table t = TABLE(head);
 	char *aging;
 	size_t i, n = json_array_size(macs);
 
-	for (i = 0; i < n; i++) {
-		m = json_array_get(macs, i);
-		tbl_key(&t, m, "mac");
-		tbl_key(&t, m, "vlan");
-		tbl_key(&t, m, "port");
-		tbl_key(&t, m, "type");
-		tbl_key(&t, m, "age");
-	}
+	for (i = 0; i < n; i++)
+		tbl_keys(&t, json_array_get(macs, i), keys);
 	tbl_print(&t, "");
 	aging = json_text(json_object_get(r, "aging"));
 	printf("%zu %s, aging %s s\n", n, n == 1 ? "entry" : "entries", aging);
 	free(aging);
+	tbl_free(&t);
+}
+
+static void
+print_mbufs(const json_t *r)
+{
+	static const char *const head[] = {
+		"POOL", ">SIZE", ">CACHE", ">AVAILABLE", ">IN-USE",
+	};
+	static const char *const keys[] = {
+		"name", "size", "cache_size", "available", "in_use",
+	};
+	const json_t *pools = json_object_get(r, "pools");
+	struct table t = TABLE(head);
+	size_t i;
+
+	for (i = 0; i < json_array_size(pools); i++)
+		tbl_keys(&t, json_array_get(pools, i), keys);
+	tbl_print(&t, "");
 	tbl_free(&t);
 }
 
@@ -1222,6 +1244,8 @@ static const struct cmd cmds[] = {
 	  build_del_mac, NULL },
 	{ "show-workers", "show-workers", "show-workers", 0, 0, no_opts, NULL,
 	  print_workers },
+	{ "show-mbufs", "show-mbufs", "show-mbufs", 0, 0, no_opts, NULL,
+	  print_mbufs },
 	{ "rebalance", "rebalance", "rebalance", 0, 0, no_opts, NULL,
 	  print_rebalance },
 	{ "set-vlan", "set-vlan",

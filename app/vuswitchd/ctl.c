@@ -51,6 +51,7 @@ static const struct cmd cmds[] = {
 	{ "add-mac", vsd_cmd_add_mac },
 	{ "del-mac", vsd_cmd_del_mac },
 	{ "show-workers", vsd_cmd_show_workers },
+	{ "show-mbufs", vsd_cmd_show_mbufs },
 	{ "rebalance", vsd_cmd_rebalance },
 	{ "set-vlan", vsd_cmd_set_vlan },
 	{ "capture-start", vsd_cmd_capture_start },

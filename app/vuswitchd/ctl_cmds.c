@@ -352,6 +352,19 @@ VSD_CMD(show_workers)
 	return json_pack("{s:o}", "workers", workers(sw));
 }
 
+VSD_CMD(show_mbufs)
+{
+	struct sw_pool_stats ps;
+
+	(void)args;
+	(void)err;
+	(void)errlen;
+	sw_pool_stats(sw, &ps);
+	return json_pack("{s:[{s:s, s:i, s:i, s:i, s:i}]}", "pools", "name",
+			 ps.name, "size", ps.size, "cache_size", ps.cache_size,
+			 "available", ps.available, "in_use", ps.in_use);
+}
+
 VSD_CMD(rebalance)
 {
 	int moved = sw_rebalance(sw);

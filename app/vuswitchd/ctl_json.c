@@ -108,6 +108,21 @@ vq_drops_json(const struct vq_stats *s, json_t *o)
 	return o;
 }
 
+/* Live migration: whether pages are logged now, and how many writes. */
+static json_t *
+dirty_log_json(struct vhu_dev *dev)
+{
+	struct vhu_dp *dp = vhu_dev_dp(dev);
+
+	return json_pack("{s:b, s:I, s:I, s:I}",
+			 "active", dp->log_all && dp->log_base != NULL,
+			 "size", (json_int_t)dp->log_size,
+			 "writes", (json_int_t)__atomic_load_n(&dp->log_writes,
+							 __ATOMIC_RELAXED),
+			 "dropped", (json_int_t)__atomic_load_n(
+				&dp->log_dropped, __ATOMIC_RELAXED));
+}
+
 static json_t *
 rings_json(struct sw_port *p)
 {
@@ -174,6 +189,7 @@ detail_json(struct sw *sw, struct sw_port *p, json_t *o)
 		json_object_set_new(o, "features_names",
 				    features_names(vhu_dev_features(dev)));
 		json_object_set_new(o, "rings", rings_json(p));
+		json_object_set_new(o, "dirty_log", dirty_log_json(dev));
 	}
 	json_object_set_new(o, "rxqs", rxqs_json(p));
 	json_object_set_new(o, "stats", vsd_stats_json(sw, p));

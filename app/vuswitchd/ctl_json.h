@@ -27,6 +27,7 @@ VSD_CMD(show_macs);
 VSD_CMD(add_mac);
 VSD_CMD(del_mac);
 VSD_CMD(show_workers);
+VSD_CMD(show_mbufs);
 VSD_CMD(rebalance);
 VSD_CMD(set_vlan);
 VSD_CMD(capture_start);

@@ -111,6 +111,16 @@ sw_create(const struct sw_params *p)
 }
 
 void
+sw_pool_stats(const struct sw *sw, struct sw_pool_stats *out)
+{
+	out->name = sw->mp->name;
+	out->size = sw->mp->size;
+	out->cache_size = sw->mp->cache_size;
+	out->available = rte_mempool_avail_count(sw->mp);
+	out->in_use = out->size - out->available;
+}
+
+void
 sw_stop_workers(struct sw *sw)
 {
 	__atomic_store_n(&sw->stop, true, __ATOMIC_RELEASE);

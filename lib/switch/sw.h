@@ -168,6 +168,15 @@ struct sw_worker_stats {
 	unsigned int lcore;
 	uint64_t busy_cycles, idle_cycles, packets, iterations;
 };
+/*
+ * The switch's mbuf pool. in_use counts mbufs held anywhere (rings, lent
+ * zero-copy buffers, frames in flight); the per-lcore caches count as
+ * available. Exact only while the workers are idle.
+ */
+struct sw_pool_stats {
+	const char *name;
+	unsigned int size, cache_size, available, in_use;
+};
 
 const char *sw_port_name(const struct sw_port *p);
 unsigned int sw_port_index(const struct sw_port *p);
@@ -187,5 +196,6 @@ void sw_ring_stats(const struct sw_port *p, unsigned int ring,
 unsigned int sw_worker_count(const struct sw *sw);
 void sw_worker_stats(const struct sw *sw, unsigned int w,
 		     struct sw_worker_stats *out);
+void sw_pool_stats(const struct sw *sw, struct sw_pool_stats *out);
 
 #endif /* SW_H */

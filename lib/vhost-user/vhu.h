@@ -125,6 +125,7 @@ struct vhu_dp {
 	bool iommu;			/* VIRTIO_F_IOMMU_PLATFORM negotiated */
 	const struct vhu_iotlb *iotlb;
 	uint64_t log_dropped;		/* writes outside the log's size */
+	uint64_t log_writes;		/* writes marked in the log */
 };
 
 /* Inflight tracking layouts from the spec. */

@@ -185,6 +185,8 @@ WORKERS = {"workers": [
      "busy_pct": 0, "packets": 0, "cycles_per_packet": 0,
      "iterations": 12, "polls": []}]}
 REBALANCE = {"moved": 3, "workers": WORKERS["workers"]}
+MBUFS = {"pools": [{"name": "sw_mbufs", "size": 32767, "cache_size": 256,
+                    "available": 32000, "in_use": 767}]}
 
 # ---- table helpers ----
 
@@ -293,6 +295,7 @@ REQUESTS = [
     (["del-mac", "52:54:00:00:00:01", "--vlan=4095"], "del-mac",
      {"mac": "52:54:00:00:00:01", "vlan": 4095}),
     (["show-workers"], "show-workers", {}),
+    (["show-mbufs"], "show-mbufs", {}),
     (["rebalance"], "rebalance", {}),
     (["set-vlan", "vm0", "access", "10"], "set-vlan",
      {"port": "vm0", "mode": "access", "tag": 10}),
@@ -453,7 +456,8 @@ def _():
         check(out.startswith("usage: vuswitchctl"), f"{argv}: {out!r}")
         for c in ("version", "list-ports", "show-port", "add-port",
                   "del-port", "show-stats", "show-macs", "add-mac",
-                  "del-mac", "show-workers", "rebalance", "set-vlan",
+                  "del-mac", "show-workers", "show-mbufs", "rebalance",
+                  "set-vlan",
                   "capture start", "capture stop"):
             check(f"vuswitchctl {c}" in out, f"{argv}: no {c} in usage")
         check(err == "", f"{argv}: stderr {err!r}")
@@ -558,6 +562,7 @@ JSON_RESULTS = [
     (["show-stats"], STATS),
     (["show-macs"], MACS),
     (["show-workers"], WORKERS),
+    (["show-mbufs"], MBUFS),
     (["rebalance"], REBALANCE),
     (["set-vlan", "eth0", "trunk", "10,20-22", "--native=5"], ETH0),
     (["capture", "stop", "vm0"], {"port": "vm0", "file": "/x.pcap",
@@ -746,6 +751,19 @@ def _():
     check_workers(out)
 
 
+@case("table: show-mbufs")
+def _():
+    rc, out, err = run(["show-mbufs"], ok(MBUFS))
+    expect_rc(rc, 0, out, err)
+    head = header(out, "POOL")
+    check(head.split() == ["POOL", "SIZE", "CACHE", "AVAILABLE", "IN-USE"],
+          f"header {head!r}")
+    check_cells(head, row(out, "sw_mbufs"), {
+        "POOL": "sw_mbufs", "SIZE": 32767, "CACHE": 256,
+        "AVAILABLE": 32000, "IN-USE": 767},
+        ("SIZE", "CACHE", "AVAILABLE", "IN-USE"))
+
+
 @case("table: rebalance")
 def _():
     rc, out, err = run(["rebalance"], ok(REBALANCE))
@@ -802,7 +820,8 @@ ALL_COMMANDS = [
     ["version"], ["list-ports"], ["show-port", "p"],
     ["add-port", "p", "vhost-user", "/s"], ["del-port", "p"],
     ["show-stats"], ["show-macs"], ["add-mac", "02:00:00:00:00:01", "p"],
-    ["del-mac", "02:00:00:00:00:01"], ["show-workers"], ["rebalance"],
+    ["del-mac", "02:00:00:00:00:01"], ["show-workers"], ["show-mbufs"],
+    ["rebalance"],
     ["set-vlan", "p", "access", "1"], ["capture", "start", "p", "/x"],
     ["capture", "stop", "p"],
 ]

@@ -13,6 +13,8 @@ packages=(
 	libcmocka-dev clang libclang-rt-14-dev dpdk
 	# integration tests: network namespaces and veth for ethdev uplinks
 	iproute2
+	# vm tests: QEMU, and the guest's kernel and busybox (tests/vm)
+	qemu-system-x86 linux-image-amd64 busybox-static
 )
 
 missing=()

@@ -3,7 +3,7 @@
 # The whole test suite, from a fresh Debian 12 machine: installs what is
 # missing, builds three ways and runs every suite, then prints one line
 #   N passed, N failed
-#  1. gcc, -Werror: unit and integration suites
+#  1. gcc, -Werror: unit, integration and vm (QEMU guests) suites
 #  2. gcc with AddressSanitizer + UndefinedBehaviorSanitizer: the same
 #  3. clang + libFuzzer under ASan/UBSan: the fuzz suite, FUZZ_SECONDS each
 # Options come from the environment: FUZZ_SECONDS (default 60).
@@ -48,8 +48,8 @@ phase() {
 		>&2 || true
 }
 
-phase "build (gcc, -Werror)" build "unit integration" -Dwerror=true
-phase "sanitizers (ASan + UBSan)" build-asan "unit integration" \
+phase "build (gcc, -Werror)" build "unit integration vm" -Dwerror=true
+phase "sanitizers (ASan + UBSan)" build-asan "unit integration vm" \
 	-Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
 CC=clang phase "fuzz (libFuzzer, ${fuzz_seconds}s per target)" build-fuzz \
 	fuzz -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds" \

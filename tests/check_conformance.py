@@ -67,6 +67,11 @@ def test_cases():
     cases["switch"] = set(re.findall(
         r'^\s*\("(\w+)",\s*\w+\)', read("tests", "integration",
                                            "test_switch.py"), re.M))
+    # tests/vm/test_vm.py: the functions listed in CASES.
+    vm = read("tests", "vm", "test_vm.py")
+    listed = re.search(r"^CASES = \[(.*?)\]", vm, re.M | re.S)
+    cases["vm"] = set(re.findall(r"\w+", listed.group(1))) if listed \
+        else set()
     return cases
 
 

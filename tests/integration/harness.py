@@ -2,6 +2,7 @@
 """Process harness for integration tests: start programs, read their output
 line by line with timeouts, drive interactive ones, and always end what was
 started (by PID). Results are reported in TAP, one line per case."""
+import functools
 import json
 import os
 import queue
@@ -28,14 +29,14 @@ class Proc:
         self.p = subprocess.Popen(
             argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            bufsize=1, env=env, start_new_session=True)
+            errors="replace", bufsize=1, env=env, start_new_session=True)
         self.pid = self.p.pid
         _procs.append(self)
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
         for line in self.p.stdout:
-            line = line.rstrip("\n")
+            line = line.rstrip("\r\n")
             self.lines.append(line)
             self._q.put(line)
         self._q.put(None)
@@ -120,6 +121,37 @@ class Backend(Proc):
             if not self.alive():
                 raise EOFError(f"{self.name} exited before {what}")
             time.sleep(0.05)
+
+
+def diag(msg):
+    """Print msg as TAP diagnostics."""
+    for line in str(msg).splitlines():
+        print(f"# {line}", flush=True)
+
+
+def guarded(prefixes):
+    """A decorator for cases: when a case fails, say what each of its
+    processes printed last; whatever happens, end them all and remove the
+    DPDK runtime directories of the file prefixes the case put in the
+    list prefixes."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def run(tmp):
+            try:
+                return fn(tmp)
+            except Exception:
+                for p in list(_procs):
+                    state = "running" if p.alive() else f"rc {p.p.poll()}"
+                    diag(f"--- {p.name} (pid {p.pid}, {state}) said "
+                         f"last:\n{p.tail(40)}")
+                raise
+            finally:
+                stop_all()
+                for p in prefixes:
+                    shutil.rmtree(f"/var/run/dpdk/{p}", ignore_errors=True)
+                prefixes.clear()
+        return run
+    return wrap
 
 
 def stop_all():

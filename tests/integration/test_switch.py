@@ -17,10 +17,8 @@ Usage: test_switch.py PATH-TO-vuswitchd PATH-TO-vuswitchctl [CASE ...]
 (prints TAP; CASE names select cases, for debugging). VUSWITCH_IT_HUGE=1
 runs every vuswitchd on hugepages; TESTPMD_LOG_LEVEL=... sets testpmd's
 log level (harness.testpmd)."""
-import functools
 import json
 import os
-import shutil
 import signal
 import socket
 import struct
@@ -30,8 +28,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import (Netns, Proc, Tap, Testpmd, Vuswitchd,  # noqa: E402
-                     ctl_json, free_hugepages, read_pcapng, stop_all,
+from harness import (Netns, Proc, Tap, Testpmd, Vuswitchd, diag,  # noqa: E402
+                     ctl_json, free_hugepages, read_pcapng,
                      testpmd)
 
 VSD = os.path.abspath(sys.argv[1])
@@ -56,31 +54,7 @@ def prefix(name):
     return p
 
 
-def diag(msg):
-    for line in str(msg).splitlines():
-        print(f"# {line}", flush=True)
-
-
-def case(fn):
-    """Whatever happens, end every process the case started and remove
-    the DPDK runtime directories of its file prefixes."""
-    @functools.wraps(fn)
-    def run(tmp):
-        try:
-            return fn(tmp)
-        except Exception:
-            # What each process said last (stop_all forgets them).
-            for p in list(harness._procs):
-                diag(f"--- {p.name} (pid {p.pid}, "
-                     f"{'running' if p.alive() else 'rc %s' % p.p.poll()})"
-                     f" said last:\n{p.tail(40)}")
-            raise
-        finally:
-            stop_all()
-            for p in _prefixes:
-                shutil.rmtree(f"/var/run/dpdk/{p}", ignore_errors=True)
-            _prefixes.clear()
-    return run
+case = harness.guarded(_prefixes)
 
 
 # ---- the switch ----

@@ -186,13 +186,20 @@ sw_tsc_ns(const struct sw *sw, uint64_t tsc)
 	       tsc % sw->tsc_hz * 1000000000ull / sw->tsc_hz;
 }
 
+/*
+ * The MAC's 6 bytes in memory order, then the VLAN. Two loads put
+ * together in registers: building it in a stack slot stalls on store
+ * forwarding, twice per packet.
+ */
 static inline uint64_t
 sw_mac_key(const uint8_t *mac, uint16_t vlan)
 {
-	uint64_t k = 0;
+	uint32_t lo;
+	uint16_t hi;
 
-	memcpy(&k, mac, 6);
-	return k | (uint64_t)vlan << 48;
+	memcpy(&lo, mac, 4);
+	memcpy(&hi, mac + 4, 2);
+	return (uint64_t)lo | (uint64_t)hi << 32 | (uint64_t)vlan << 48;
 }
 
 /* sw_vhost.c */

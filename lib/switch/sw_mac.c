@@ -15,6 +15,18 @@
 
 #include "sw_internal.h"
 
+/* Keys are one uint64_t: one compare, not memcmp (rte_hash's default). */
+static int
+mac_key_cmp(const void *a, const void *b, size_t len)
+{
+	uint64_t x, y;
+
+	(void)len;
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
+	return x != y;
+}
+
 int
 sw_mac_init(struct sw *sw, uint32_t entries, uint32_t aging_s)
 {
@@ -33,6 +45,7 @@ sw_mac_init(struct sw *sw, uint32_t entries, uint32_t aging_s)
 	m->h = rte_hash_create(&hp);
 	if (m->h == NULL)
 		return -rte_errno;
+	rte_hash_set_cmp_func(m->h, mac_key_cmp);
 	max = rte_hash_max_key_id(m->h);
 	m->val = rte_zmalloc(NULL, (size_t)(max + 1) * sizeof(*m->val), 0);
 	m->dead = rte_malloc(NULL, (size_t)(max + 1) * sizeof(*m->dead), 0);

@@ -363,8 +363,7 @@ tx_vhost(struct sw_worker *w, const struct sw_pdp *d,
 	ws->tx_packets += taken;
 	for (i = 0; i < taken; i++)
 		ws->tx_bytes += pkts[i]->pkt_len;
-	for (i = 0; i < n; i++)
-		rte_pktmbuf_free(pkts[i]);
+	rte_pktmbuf_free_bulk(pkts, n);
 }
 
 /* Send everything buffered this burst, one burst per output port. */

@@ -367,7 +367,11 @@ batch_read(struct vq *q, uint16_t pos, bool write, uint16_t *head,
 		p[j] = vhu_dp_translate(q->dp, addr[j], len[j], perm);
 		if (unlikely(p[j] == NULL || len[j] == 0))
 			return false;
-		rte_prefetch0(p[j]);
+		/* A buffer we write: ask for the line owned, not shared. */
+		if (write)
+			__builtin_prefetch(p[j], 1, 3);
+		else
+			rte_prefetch0(p[j]);
 	}
 	prefetch_next_batch(q, pos);
 	return true;

@@ -775,13 +775,20 @@ tbl_key(struct table *t, const json_t *obj, const char *key)
 
 /* One row: obj's value for each key, one key per column. */
 static void
-tbl_keys(struct table *t, const json_t *obj, const char *const *keys)
+tbl_keys_n(struct table *t, const json_t *obj, const char *const *keys,
+	   size_t nkeys)
 {
 	size_t i;
 
-	for (i = 0; i < t->ncols; i++)
+	for (i = 0; i < t->ncols && i < nkeys; i++)
 		tbl_key(t, obj, keys[i]);
 }
+
+/* keys and the table's head must have as many entries. */
+#define tbl_keys(t, obj, keys) do { \
+	_Static_assert(DIM(keys) == DIM(head), "a key per column"); \
+	tbl_keys_n(t, obj, keys, DIM(keys)); \
+} while (0)
 
 static const char *const port_head[] = {
 	"NAME", "TYPE", "MODE/DEVARGS", "PATH", ">QUEUES", "VLAN", ">MTU",

@@ -124,7 +124,12 @@ struct vhu_dp {
 	bool log_all;			/* VHOST_F_LOG_ALL negotiated */
 	bool iommu;			/* VIRTIO_F_IOMMU_PLATFORM negotiated */
 	const struct vhu_iotlb *iotlb;
-	uint64_t log_dropped;		/* writes outside the log's size */
+	/*
+	 * Counters workers add to while migrating: on a line of their
+	 * own, away from what every descriptor reads.
+	 */
+	uint64_t log_dropped __attribute__((aligned(64))); /* outside the
+							   * log's size */
 	uint64_t log_writes;		/* writes marked in the log */
 };
 

@@ -73,13 +73,13 @@ log_pages(struct vhu_dp *dp, uint64_t first, uint64_t last)
 {
 	uint64_t page;
 
-	__atomic_fetch_add(&dp->log_writes, 1, __ATOMIC_RELAXED);
 	if (last / 8 >= dp->log_size) {
 		__atomic_fetch_add(&dp->log_dropped, 1, __ATOMIC_RELAXED);
 		if (first / 8 >= dp->log_size)
 			return;
 		last = dp->log_size * 8 - 1;
 	}
+	__atomic_fetch_add(&dp->log_writes, 1, __ATOMIC_RELAXED);
 	for (page = first; page <= last; page++)
 		vhu_log_page(dp->log_base, page);
 }

@@ -421,8 +421,14 @@ vhu_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
 	res = check_table(dev, msg);
 	if (res != VHU_OK)
 		return res;
-	if (!postcopy && same_table(dev, &msg->payload.mem, msg->fds))
+	if (!postcopy && same_table(dev, &msg->payload.mem, msg->fds)) {
+		uint32_t i;
+
+		/* The whole table is this one now: one reference each. */
+		for (i = 0; i < dev->mem->nregions; i++)
+			dev->mem->regions[i].refs = 1;
 		return VHU_OK;
+	}
 	/* The whole new table first: a failure leaves the old one intact. */
 	mem = map_table(dev, msg, postcopy);
 	if (mem == NULL)
@@ -490,7 +496,12 @@ vhu_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 				     "region is empty or wraps");
 	m = find_same(dev->mem, d, msg->fds[0]);
 	if (m != NULL) {
-		/* Mapped already: counted, and its fd closed with msg. */
+		/* Once per queue pair at most; its fd is closed with msg. */
+		if (m->refs >= VHU_MAX_QUEUE_PAIRS)
+			return vhu_violation(dev, msg, VHU_RULE_OVERLAP,
+					     "gpa 0x%llx added %u times",
+					     (unsigned long long)d->guest_phys_addr,
+					     m->refs + 1);
 		m->refs++;
 		if (!dev->postcopy_listening)
 			return VHU_OK;

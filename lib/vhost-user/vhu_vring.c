@@ -591,7 +591,7 @@ vhu_set_vring_enable(struct vhu_dev *dev, struct vhu_msg *msg)
 		 * once it has its layout, addresses and kick fd.
 		 */
 		if (dev->proto_set) {
-			vhu_vring_set_state(dev, vr, false, num == 1);
+			vhu_vring_set_state(dev, vr, vr->started, num == 1);
 			return VHU_OK;
 		}
 		/*

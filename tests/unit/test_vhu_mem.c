@@ -1103,6 +1103,7 @@ add_mem_reg_same_region_counted(void **state)
 {
 	struct fe *fe = mem_fe(VHU_BIT(VHU_PF_CONFIGURE_MEM_SLOTS));
 	struct fe_treg a = slot_region(0);
+	unsigned int i;
 	int base;
 
 	(void)state;
@@ -1123,6 +1124,17 @@ add_mem_reg_same_region_counted(void **state)
 	assert_int_equal(fe_count_fds(), base);
 	assert_int_equal(rem_reg(fe, &a), -1);
 	assert_closed_for(fe, VHU_RULE_REGION, -1);
+	fe_free(fe);
+	close(a.fd);
+
+	/* Once per queue pair at most: the count cannot be run up. */
+	fe = mem_fe(VHU_BIT(VHU_PF_CONFIGURE_MEM_SLOTS));
+	a = slot_region(0);
+	for (i = 0; i < VHU_MAX_QUEUE_PAIRS; i++)
+		assert_int_equal(add_reg(fe, &a), 0);
+	assert_true(vhu_dev_connected(fe->dev));
+	assert_int_equal(add_reg(fe, &a), -1);
+	assert_closed_for(fe, VHU_RULE_OVERLAP, -1);
 	fe_free(fe);
 	close(a.fd);
 }

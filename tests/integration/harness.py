@@ -83,6 +83,16 @@ class Proc:
     def tail(self, n=30):
         return "\n".join(self.lines[-n:])
 
+    def wait_until(self, cond, timeout, what):
+        """Poll until cond() is true; output may come in any order."""
+        end = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > end:
+                raise TimeoutError(f"{self.name}: no {what} in {timeout}s")
+            if not self.alive():
+                raise EOFError(f"{self.name} exited before {what}")
+            time.sleep(0.05)
+
 
 class Backend(Proc):
     """The example back-end: every protocol event is a JSON line."""
@@ -111,16 +121,6 @@ class Backend(Proc):
     def mark(self):
         """A position in the output; events(since=mark) looks after it."""
         return len(self.lines)
-
-    def wait_until(self, cond, timeout, what):
-        """Poll until cond() is true; events may come in any order."""
-        end = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > end:
-                raise TimeoutError(f"{self.name}: no {what} in {timeout}s")
-            if not self.alive():
-                raise EOFError(f"{self.name} exited before {what}")
-            time.sleep(0.05)
 
 
 def diag(msg):

@@ -31,7 +31,7 @@ if [ -z "$kernel" ]; then
 	     "(install linux-image-amd64)" >&2
 	exit 1
 fi
-if ! "$busybox" --list 2>/dev/null | grep -qx nc; then
+if ! "$busybox" --list 2>/dev/null | grep -x nc >/dev/null; then
 	echo "build-guest: no usable busybox (install busybox-static)" >&2
 	exit 1
 fi

@@ -122,9 +122,18 @@ do_send(const char *spec, uint16_t port, uint64_t bytes, uint64_t seed)
 		fprintf(stderr, "vmstream: bad address %s\n", spec);
 		return 1;
 	}
-	s = socket(AF_INET6, SOCK_STREAM, 0);
-	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return fail("connect");
+	/* The receiver may still be starting: try for 10 s. */
+	for (i = 0;; i++) {
+		s = socket(AF_INET6, SOCK_STREAM, 0);
+		if (s < 0)
+			return fail("socket");
+		if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		if (errno != ECONNREFUSED || i == 100)
+			return fail("connect");
+		close(s);
+		usleep(100000);
+	}
 	t0 = now();
 	while (sent < bytes) {
 		size_t len = bytes - sent < CHUNK ? (size_t)(bytes - sent) :

@@ -39,8 +39,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
-from harness import (Proc, Testpmd, ctl_json, free_hugepages,  # noqa: E402
-                     stop_all)
+import harness  # noqa: E402
+from harness import Proc, Testpmd, free_hugepages, stop_all  # noqa: E402
 
 MACS = ("52:54:00:00:30:01", "52:54:00:00:30:02")
 T = 30
@@ -94,21 +94,15 @@ class Vuswitchd:
     server = False          # its sockets listen: virtio-user connects
 
     def __init__(self, args, tmp, socks):
-        self.ctl_bin = args.vuswitchctl
-        self.ctl = os.path.join(tmp, "vsd.ctl")
         self.pfx = f"{PFX}vsd"
-        self.proc = Proc("vuswitchd", [
-            args.vuswitchd, "--lcores=0,1", f"--file-prefix={self.pfx}",
-            f"--control-socket={self.ctl}",
-            *[f"--socket-path={s}" for s in socks]])
-        self.proc.expect(lambda l: l.startswith("vuswitchd: ready"), T,
-                         "vuswitchd ready")
+        self.proc = harness.Vuswitchd(
+            args.vuswitchd, args.vuswitchctl, os.path.join(tmp, "vsd.ctl"),
+            ["--lcores=0,1", f"--file-prefix={self.pfx}",
+             *[f"--socket-path={s}" for s in socks]])
+        self.proc.wait_ready(T)
 
     def _worker(self):
-        rc, res, out, err = ctl_json(self.ctl_bin, self.ctl, "show-workers")
-        if rc != 0:
-            raise RuntimeError(f"show-workers: {err}")
-        return res["workers"][0]
+        return self.proc.ctl("show-workers")["workers"][0]
 
     def begin(self):
         self.w0 = self._worker()

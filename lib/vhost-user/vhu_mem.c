@@ -170,31 +170,6 @@ overlaps(const struct vhu_mem_region_desc *d, const struct vhu_mem_region *r,
 	return false;
 }
 
-/*
- * The region of mem that d and fd describe exactly: the same addresses,
- * size and offset in the same file. QEMU adds every region once per
- * queue pair of a multi-queue device, and removes it as many times.
- */
-static struct vhu_mem_region *
-find_same(struct vhu_mem *mem, const struct vhu_mem_region_desc *d, int fd)
-{
-	struct stat a, b;
-	uint32_t i;
-
-	for (i = 0; i < mem->nregions; i++) {
-		struct vhu_mem_region *r = &mem->regions[i];
-
-		if (r->gpa == d->guest_phys_addr && r->size == d->memory_size &&
-		    r->uva == d->userspace_addr &&
-		    r->mmap_offset == d->mmap_offset && fd >= 0 &&
-		    r->fd >= 0 && fstat(fd, &a) == 0 &&
-		    fstat(r->fd, &b) == 0 && a.st_dev == b.st_dev &&
-		    a.st_ino == b.st_ino)
-			return r;
-	}
-	return NULL;
-}
-
 /* Insert r into mem keeping the regions sorted by guest address. */
 static struct vhu_mem_region *
 insert_sorted(struct vhu_mem *mem, const struct vhu_mem_region *r)
@@ -266,34 +241,43 @@ mem_changed(struct vhu_dev *dev, const struct vhu_msg *msg)
 	return vhu_vrings_retranslate(dev, msg);
 }
 
+/*
+ * The region of mem that d and fd describe exactly: the same addresses,
+ * size and offset in the same file. QEMU adds every region once per
+ * queue pair of a multi-queue device, and removes it as many times.
+ */
+static struct vhu_mem_region *
+find_same(struct vhu_mem *mem, const struct vhu_mem_region_desc *d, int fd)
+{
+	struct stat a, b;
+	uint32_t i;
+
+	for (i = 0; i < mem->nregions; i++) {
+		struct vhu_mem_region *r = &mem->regions[i];
+
+		if (r->gpa == d->guest_phys_addr && r->size == d->memory_size &&
+		    r->uva == d->userspace_addr &&
+		    r->mmap_offset == d->mmap_offset && fd >= 0 &&
+		    r->fd >= 0 && fstat(fd, &a) == 0 &&
+		    fstat(r->fd, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return r;
+	}
+	return NULL;
+}
+
 /* Identical to the current table, same files: nothing to remap. */
 static bool
-same_table(const struct vhu_dev *dev, const struct vhu_mem_table *t,
+same_table(struct vhu_dev *dev, const struct vhu_mem_table *t,
 	   const int *fds)
 {
-	uint32_t i, j;
+	uint32_t i;
 
 	if (t->nregions != dev->mem->nregions)
 		return false;
-	for (i = 0; i < t->nregions; i++) {
-		const struct vhu_mem_region_desc *d = &t->regions[i];
-		struct stat a, b;
-		bool found = false;
-
-		for (j = 0; j < dev->mem->nregions && !found; j++) {
-			const struct vhu_mem_region *r = &dev->mem->regions[j];
-
-			found = r->gpa == d->guest_phys_addr &&
-				r->size == d->memory_size &&
-				r->uva == d->userspace_addr &&
-				r->mmap_offset == d->mmap_offset &&
-				fstat(fds[i], &a) == 0 &&
-				fstat(r->fd, &b) == 0 &&
-				a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-		}
-		if (!found)
+	for (i = 0; i < t->nregions; i++)
+		if (find_same(dev->mem, &t->regions[i], fds[i]) == NULL)
 			return false;
-	}
 	return true;
 }
 
@@ -551,11 +535,11 @@ vhu_rem_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 		return res;
 	/* An fd here is tolerated for old front-ends, and only closed. */
 	for (i = 0; i < dev->mem->nregions; i++) {
-		const struct vhu_mem_region *r = &dev->mem->regions[i];
+		struct vhu_mem_region *r = &dev->mem->regions[i];
 
 		if (r->gpa == d->guest_phys_addr && r->size == d->memory_size &&
 		    r->uva == d->userspace_addr) {
-			if (--dev->mem->regions[i].refs > 0)
+			if (--r->refs > 0)
 				return VHU_OK;
 			remove_at(dev->mem, i);
 			return mem_changed(dev, msg);

@@ -584,21 +584,12 @@ vhu_set_vring_enable(struct vhu_dev *dev, struct vhu_msg *msg)
 		return vhu_violation(dev, msg, VHU_RULE_VALUE,
 				     "ring %u: enable must be 0 or 1, not %u",
 				     vr->index, num);
-	if (!dev->features_set) {
-		/*
-		 * QEMU enables rings after SET_PROTOCOL_FEATURES but before
-		 * SET_FEATURES: the state is kept, and the ring starts
-		 * once it has its layout, addresses and kick fd.
-		 */
-		if (dev->proto_set) {
-			vhu_vring_set_state(dev, vr, vr->started, num == 1);
-			return VHU_OK;
-		}
-		/*
-		 * DPDK's virtio-user resets a device it reconnects to with
-		 * SET_VRING_ENABLE before negotiating anything: SET_FEATURES
-		 * decides then how rings start, so this is a no-op.
-		 */
+	/*
+	 * DPDK's virtio-user resets a device it reconnects to with
+	 * SET_VRING_ENABLE before negotiating anything: SET_FEATURES
+	 * decides then how rings start, so this is a no-op.
+	 */
+	if (!dev->features_set && !dev->proto_set) {
 		VHU_DEBUG("vhost-user %s: ring %u: enable %u before "
 			  "negotiation ignored", dev->name, vr->index, num);
 		return VHU_OK;
@@ -607,7 +598,12 @@ vhu_set_vring_enable(struct vhu_dev *dev, struct vhu_msg *msg)
 		return vhu_violation(dev, msg, VHU_RULE_FEATURE,
 				     "PROTOCOL_FEATURES is not negotiated");
 	vhu_vring_set_state(dev, vr, vr->started, num == 1);
-	if (num == 1 && vr->kick_set && !vr->started)
+	/*
+	 * QEMU enables rings after SET_PROTOCOL_FEATURES but before
+	 * SET_FEATURES: the state is kept, and the ring starts once it
+	 * has its layout (SET_FEATURES), addresses and kick fd.
+	 */
+	if (dev->features_set && num == 1 && vr->kick_set && !vr->started)
 		return start_ring(dev, vr, msg, false);
 	return VHU_OK;
 }

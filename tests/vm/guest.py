@@ -40,7 +40,7 @@ def link_local(mac):
 
 
 class Qmp:
-    """A QMP connection: commands and their replies, events kept aside."""
+    """A QMP connection: commands and their replies (events skipped)."""
 
     def __init__(self, path, timeout=30):
         end = time.monotonic() + timeout
@@ -56,7 +56,6 @@ class Qmp:
                 time.sleep(0.1)
         self.s.settimeout(timeout)
         self.f = self.s.makefile("r")
-        self.events = []
         self._read()                     # the greeting
         self.cmd("qmp_capabilities")
 
@@ -73,9 +72,7 @@ class Qmp:
         self.s.sendall((json.dumps(msg) + "\n").encode())
         while True:
             r = self._read()
-            if "event" in r:
-                self.events.append(r)
-            elif "error" in r:
+            if "error" in r:
                 raise RuntimeError(f"QMP {name}: {r['error']}")
             elif "return" in r:
                 return r["return"]
@@ -131,21 +128,14 @@ class Guest:
         """Wait for the guest's init to say it is ready (after since, a
         position in the console output)."""
         end = time.monotonic() + timeout
-        while True:
-            if any(l.startswith("vuswitch-guest: ready")
-                   for l in self.proc.lines[since:]):
-                # The shell's banner comes after; a first command
-                # takes it, so the next ones see only their output.
-                self.sh("true", max(end - time.monotonic(), 10))
-                return self
-            if not self.proc.alive():
-                raise EOFError(f"{self.name}: QEMU exited (rc "
-                               f"{self.proc.p.poll()}) before the guest "
-                               "was ready")
-            if time.monotonic() > end:
-                raise TimeoutError(f"{self.name}: guest not ready in "
-                                   f"{timeout}s")
-            time.sleep(0.1)
+        self.proc.wait_until(
+            lambda: any(l.startswith("vuswitch-guest: ready")
+                        for l in self.proc.lines[since:]),
+            timeout, "guest ready line")
+        # The shell's banner comes after; a first command takes it, so
+        # the next ones see only their output.
+        self.sh("true", max(end - time.monotonic(), 10))
+        return self
 
     def mark(self):
         return len(self.proc.lines)

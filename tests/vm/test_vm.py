@@ -317,8 +317,6 @@ def live_migration(tmp):
     b.ok(f"ping -c {count} -i {interval} {src.ll}%eth0 > /tmp/ping 2>&1 &")
     time.sleep(2)
     q = src.qmp()
-    q.cmd("migrate-set-capabilities", capabilities=[
-        {"capability": "events", "state": True}])
     t0 = time.monotonic()
     q.cmd("migrate", uri=uri)
     log_seen = False

@@ -192,9 +192,10 @@ forward(struct sw_worker *w, const struct sw_plan *pl,
 	uint64_t src[SW_BURST], dst[SW_BURST];
 	struct rte_mbuf *ok[SW_BURST];
 	uint16_t vid[SW_BURST];
+	uint8_t run[SW_BURST];
 	bool tagged[SW_BURST];
 	int32_t out[SW_BURST];
-	unsigned int i, k = 0, nl = 0;
+	unsigned int i, k = 0, nl = 0, nd = 0;
 
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -212,7 +213,10 @@ forward(struct sw_worker *w, const struct sw_plan *pl,
 			continue;
 		}
 		vid[k] = (uint16_t)v;
-		dst[k] = sw_mac_key(eth->dst_addr.addr_bytes, vid[k]);
+		/* look destinations up once per run of the same one */
+		dst[nd] = sw_mac_key(eth->dst_addr.addr_bytes, vid[k]);
+		nd += nd == 0 || dst[nd] != dst[nd - 1];
+		run[k] = (uint8_t)(nd - 1);
 		/* learn unicast sources, once per run of the same one */
 		src[nl] = sw_mac_key(eth->src_addr.addr_bytes, vid[k]);
 		nl += (eth->src_addr.addr_bytes[0] & 1) == 0 &&
@@ -222,15 +226,16 @@ forward(struct sw_worker *w, const struct sw_plan *pl,
 	if (k == 0)
 		return;
 	sw_mac_learn(w->sw, src, nl, in->index);
-	sw_mac_lookup_bulk(w->sw, dst, k, out);
+	sw_mac_lookup_bulk(w->sw, dst, nd, out);
 	for (i = 0; i < k; i++) {
-		if (out[i] < 0 || pl->by_index[out[i]] == NULL)
+		int32_t o = out[run[i]];
+
+		if (o < 0 || pl->by_index[o] == NULL)
 			flood(w, pl, in, ok[i], vid[i], tagged[i]);
-		else if (unlikely(out[i] == in->index))
+		else if (unlikely(o == in->index))
 			drop(ws, SW_DROP_SAME_PORT, ok[i]);
 		else
-			unicast(w, pl->by_index[out[i]], ok[i], vid[i],
-				tagged[i]);
+			unicast(w, pl->by_index[o], ok[i], vid[i], tagged[i]);
 	}
 }
 

@@ -357,8 +357,17 @@ uint64_t vhu_hva_to_gpa(const struct vhu_mem *m, const void *hva);
  * VIRTIO_F_IOMMU_PLATFORM is negotiated, else as a guest physical
  * address. perm is VHU_ACCESS_RO/WO/RW. NULL on miss or out of bounds.
  */
-void *vhu_dp_translate(const struct vhu_dp *dp, uint64_t addr, uint64_t len,
-		       uint8_t perm);
+void *vhu_dp_translate_iommu(const struct vhu_dp *dp, uint64_t addr,
+			     uint64_t len, uint8_t perm);
+
+static inline void *
+vhu_dp_translate(const struct vhu_dp *dp, uint64_t addr, uint64_t len,
+		 uint8_t perm)
+{
+	if (__builtin_expect(!dp->iommu, 1))
+		return vhu_gpa_to_hva(dp->mem, addr, len);
+	return vhu_dp_translate_iommu(dp, addr, len, perm);
+}
 /*
  * The same, for as much of [addr, addr + len) as is contiguous here: the
  * host address of addr and, in *got (1..len), how many bytes follow it.

@@ -130,11 +130,9 @@ vhu_dp_translate_part(const struct vhu_dp *dp, uint64_t addr, uint64_t len,
 }
 
 void *
-vhu_dp_translate(const struct vhu_dp *dp, uint64_t addr, uint64_t len,
-		 uint8_t perm)
+vhu_dp_translate_iommu(const struct vhu_dp *dp, uint64_t addr, uint64_t len,
+		       uint8_t perm)
 {
-	if (!dp->iommu)
-		return vhu_gpa_to_hva(dp->mem, addr, len);
 	return vhu_iotlb_translate(dp->iotlb, addr, len, perm);
 }
 

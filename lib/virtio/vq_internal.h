@@ -363,6 +363,19 @@ vq_rx_one(struct vq *q, struct rte_mbuf *m, void *arg, vq_rx_fill_fn fill,
 /* Batches: buffers read a cache line (four packed descriptors) at once. */
 #define VQ_BATCH		4
 
+/*
+ * Prefetch the start of a guest buffer a batch will touch: owned when we
+ * are to write it, so that the stores find the line ready.
+ */
+static inline void
+vq_prefetch_buf(const void *p, bool write)
+{
+	if (write)
+		__builtin_prefetch(p, 1, 3);
+	else
+		rte_prefetch0(p);
+}
+
 /* A transmit batch's buffers: each between the header and the largest. */
 static inline bool
 vq_tx_batch_lens(const struct vq *q, const uint32_t *len)
@@ -416,8 +429,14 @@ struct rte_mbuf *vq_zc_attach(struct vq *q, struct rte_mbuf *hdr,
 /* Drain completions into out[] (slot numbers); returns how many. */
 unsigned int vq_zc_collect(struct vq *q, uint16_t *out, unsigned int max);
 
-/* Take VQ_BATCH mbufs from m at once, or false to go one at a time. */
-typedef bool (*vq_rx_batch_fn)(struct vq *q, struct rte_mbuf **m, void *arg);
+/*
+ * Take whole batches of the n mbufs at m at once: returns how many were
+ * taken, a multiple of VQ_BATCH, or 0 to go one at a time. Every batch's
+ * descriptors are read and its buffers prefetched before any is written,
+ * so that the misses on lines the guest's core touched overlap.
+ */
+typedef uint16_t (*vq_rx_batch_fn)(struct vq *q, struct rte_mbuf **m,
+				   uint16_t n, void *arg);
 
 /*
  * The enqueue loop both ring layouts run: batches while they fit, else
@@ -428,14 +447,15 @@ static __rte_always_inline uint16_t
 vq_enqueue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t n,
 		vq_rx_batch_fn batch, vq_rx_one_fn one, void *arg)
 {
-	uint16_t i = 0, taken = 0;
+	uint16_t i = 0, taken = 0, k;
 
 	while (i < n && !q->broken) {
 		enum vq_rx_result r;
 
-		if (n - i >= VQ_BATCH && batch(q, &pkts[i], arg)) {
-			i += VQ_BATCH;
-			taken += VQ_BATCH;
+		if (n - i >= VQ_BATCH &&
+		    (k = batch(q, &pkts[i], n - i, arg)) > 0) {
+			i += k;
+			taken += k;
 			continue;
 		}
 		r = likely(vq_rx_plain(pkts[i])) ? one(q, pkts[i], arg) :
@@ -487,9 +507,13 @@ vq_collect_zc(struct vq *q, vq_zc_done_fn done)
 	} while (n > 0 && q->nused < RTE_DIM(q->used) - VQ_BURST_MAX);
 }
 
-/* Read the next VQ_BATCH plain transmit buffers, or false (see layouts). */
-typedef bool (*vq_tx_batch_fn)(struct vq *q, uint32_t *len, uint16_t *id,
-			       uint8_t **p);
+/*
+ * Read the next plain transmit buffers in whole batches, up to max, all
+ * of them before any is copied (see vq_rx_batch_fn): returns how many, a
+ * multiple of VQ_BATCH, or 0 to go one at a time.
+ */
+typedef uint16_t (*vq_tx_batch_fn)(struct vq *q, uint16_t max, uint32_t *len,
+				   uint16_t *id, uint8_t **p);
 /* Take the next buffer one descriptor at a time, judging every rule. */
 typedef enum vq_tx_result (*vq_tx_one_fn)(struct vq *q, struct vq_tx *t,
 					  uint16_t *id, uint16_t *ndesc,
@@ -512,19 +536,20 @@ vq_dequeue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t count,
 		vq_tx_taken_fn taken)
 {
 	bool enabled = __atomic_load_n(&q->vr->enabled, __ATOMIC_RELAXED);
-	uint16_t i = 0, out = 0;
+	uint16_t i = 0, out = 0, id[VQ_BURST_MAX], k;
+	uint32_t len[VQ_BURST_MAX];
+	uint8_t *p[VQ_BURST_MAX];
 
 	while (i < count) {
-		uint16_t id[VQ_BATCH], ndesc = 1;
-		uint32_t len[VQ_BATCH];
-		uint8_t *p[VQ_BATCH];
+		uint16_t ndesc = 1;
 		enum vq_tx_result r;
 		struct vq_tx t;
 		unsigned int j;
 		bool zc;
 
-		if (count - i >= VQ_BATCH && batch(q, len, id, p)) {
-			for (j = 0; j < VQ_BATCH; j++) {
+		if (count - i >= VQ_BATCH &&
+		    (k = batch(q, count - i, len, id, p)) > 0) {
+			for (j = 0; j < k; j++) {
 				vq_tx_begin(&t, pkts[out]);
 				r = vq_tx_flat(q, &t, p[j], len[j], id[j],
 					       id[j], pos(q), &zc);
@@ -536,7 +561,7 @@ vq_dequeue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t count,
 				out += vq_tx_count(q, pkts[out], r, zc,
 						   enabled);
 			}
-			i += VQ_BATCH;
+			i += k;
 			continue;
 		}
 		vq_tx_begin(&t, pkts[out]);

@@ -13,9 +13,10 @@
  *
  * Four descriptors (VQ_BATCH, one cache line) are read at once when all
  * are available single-descriptor buffers: flags first, one acquire
- * fence, then the rest; addresses translated and data prefetched before
- * any is copied, the next line prefetched. Anything else goes one buffer
- * at a time through the path that judges it.
+ * fence, then the rest; addresses translated and data prefetched, the
+ * next line prefetched. Every such line of the burst is read before any
+ * buffer is copied. Anything else goes one buffer at a time through the
+ * path that judges it.
  */
 #include <string.h>
 
@@ -282,11 +283,17 @@ seq_next(const struct vq *q, uint16_t seq)
 static inline void
 tx_done(struct vq *q, uint16_t seq, uint16_t id, uint16_t ndesc)
 {
-	if (q->pend == NULL) {
-		used_add(q, id, ndesc, 0);
-		return;
+	if (q->pend != NULL) {
+		/* waits while an older buffer is still lent */
+		if (q->pend_head != seq || q->nused == RTE_DIM(q->used)) {
+			q->pend[seq] = (struct vq_pend){ .id = id,
+							 .ndesc = ndesc,
+							 .done = 1 };
+			return;
+		}
+		q->pend_head = seq_next(q, seq);
 	}
-	q->pend[seq] = (struct vq_pend){ .id = id, .ndesc = ndesc, .done = 1 };
+	used_add(q, id, ndesc, 0);
 }
 
 /* In-order rings: finished entries, oldest first, up to seq_end. */
@@ -427,22 +434,30 @@ batch_read(struct vq *q, uint16_t pos, bool wrap, bool write,
 		p[j] = vhu_dp_translate(q->dp, addr[j], len[j], perm);
 		if (unlikely(p[j] == NULL || len[j] == 0))
 			return false;
-		rte_prefetch0(p[j]);
+		vq_prefetch_buf(p[j], write);
 	}
 	/* The next line of descriptors. */
 	rte_prefetch0(&ring(q)[(pos + VQ_BATCH) % q->size]);
 	return true;
 }
 
-/* A transmit batch: lengths between the header and the largest frame. */
-static bool
-tx_batch(struct vq *q, uint32_t *len, uint16_t *id, uint8_t **p)
+/* Transmit batches: lengths between the header and the largest frame. */
+static uint16_t
+tx_batch(struct vq *q, uint16_t max, uint32_t *len, uint16_t *id,
+	 uint8_t **p)
 {
-	uint64_t addr[VQ_BATCH];
+	uint16_t pos = q->vr->last_avail_idx, k = 0;
+	bool wrap = q->vr->avail_wrap;
+	uint64_t addr[VQ_BURST_MAX];
 
-	return batch_read(q, q->vr->last_avail_idx, q->vr->avail_wrap, false,
-			  addr, len, id, p) &&
-	       vq_tx_batch_lens(q, len);
+	while (max - k >= VQ_BATCH &&
+	       batch_read(q, pos, wrap, false, addr + k, len + k, id + k,
+			  p + k) &&
+	       vq_tx_batch_lens(q, len + k)) {
+		k += VQ_BATCH;
+		advance(q, &pos, &wrap, VQ_BATCH);
+	}
+	return k;
 }
 
 uint16_t
@@ -524,32 +539,38 @@ rx_one(struct vq *q, struct rte_mbuf *m, void *arg)
 }
 
 /*
- * The receive batch: the VQ_BATCH mbufs at m, each with nothing to fix,
- * into the next VQ_BATCH descriptors, when each is a whole writable
- * buffer inside guest memory that holds its packet. Anything else is
- * left to rx_one; nothing here counts or breaks.
+ * Receive batches: of the n mbufs at m, whole batches with nothing to fix
+ * into the next descriptors, while each is a whole writable buffer
+ * inside guest memory that holds its packet. Anything else is left to
+ * rx_one; nothing here counts or breaks.
  */
-static bool
-rx_batch(struct vq *q, struct rte_mbuf **m, void *arg __rte_unused)
+static uint16_t
+rx_batch(struct vq *q, struct rte_mbuf **m, uint16_t n,
+	 void *arg __rte_unused)
 {
 	struct vhu_vring *vr = q->vr;
-	uint64_t addr[VQ_BATCH];
-	uint32_t len[VQ_BATCH];
-	uint16_t id[VQ_BATCH];
-	uint8_t *p[VQ_BATCH];
-	unsigned int j;
+	uint16_t pos = vr->last_avail_idx, id[VQ_BURST_MAX], k = 0, j;
+	bool wrap = vr->avail_wrap;
+	uint64_t addr[VQ_BURST_MAX];
+	uint32_t len[VQ_BURST_MAX];
+	uint8_t *p[VQ_BURST_MAX];
 
-	if (!vq_rx_batch_plain(m) ||
-	    !batch_read(q, vr->last_avail_idx, vr->avail_wrap, true, addr,
-			len, id, p) ||
-	    !vq_rx_batch_fits(q, m, len))
-		return false;
+	while (n - k >= VQ_BATCH && vq_rx_batch_plain(m + k) &&
+	       batch_read(q, pos, wrap, true, addr + k, len + k, id + k,
+			  p + k) &&
+	       vq_rx_batch_fits(q, m + k, len + k)) {
+		k += VQ_BATCH;
+		advance(q, &pos, &wrap, VQ_BATCH);
+	}
+	if (k == 0)
+		return 0;
 	if (q->nused > RTE_DIM(q->used) / 2)
 		publish(q);
-	for (j = 0; j < VQ_BATCH; j++)
+	for (j = 0; j < k; j++)
 		used_add(q, id[j], 1, vq_rx_flat(q, m[j], p[j], addr[j]));
-	advance(q, &vr->last_avail_idx, &vr->avail_wrap, VQ_BATCH);
-	return true;
+	vr->last_avail_idx = pos;
+	vr->avail_wrap = wrap;
+	return k;
 }
 
 uint16_t

@@ -8,11 +8,13 @@
  * once with release semantics, and at most one guest notification, only
  * if the guest asked for it (EVENT_IDX or NO_INTERRUPT).
  *
- * Buffers go four at a time (VQ_BATCH) when all four are plain single
- * descriptors: heads and descriptors read together, addresses translated
- * and the data prefetched before any is copied, the next batch's
- * descriptors prefetched. Anything else goes one buffer at a time
- * through the path that judges it.
+ * Buffers go in batches of four (VQ_BATCH) while all four are plain
+ * single descriptors: heads and descriptors read together, addresses
+ * translated and the data prefetched, the next batch's descriptors
+ * prefetched; every batch of the burst is read this way before any
+ * buffer is copied, so that the misses on the guest's lines overlap.
+ * Anything else goes one buffer at a time through the path that judges
+ * it.
  */
 #include <string.h>
 
@@ -202,17 +204,24 @@ publish(struct vq *q)
 	notify(q, old_idx, q->vr->last_used_idx);
 }
 
-/* An entry at avail position pos is done (in-order rings keep order). */
+/*
+ * An entry at avail position pos is done. In-order rings keep order: it
+ * waits in pend[] while an older one is still lent, else goes straight
+ * to the batch.
+ */
 static inline void
 used_done(struct vq *q, uint16_t pos, uint16_t id, uint32_t len)
 {
-	if (q->pend == NULL) {
-		q->used[q->nused].id = id;
-		q->used[q->nused++].len = len;
-		return;
+	if (q->pend != NULL) {
+		if (q->pend_head != pos || q->nused == RTE_DIM(q->used)) {
+			q->pend[pos & q->mask] = (struct vq_pend){
+				.id = id, .len = len, .done = 1 };
+			return;
+		}
+		q->pend_head++;
 	}
-	q->pend[pos & q->mask] = (struct vq_pend){ .id = id, .len = len,
-						   .done = 1 };
+	q->used[q->nused].id = id;
+	q->used[q->nused++].len = len;
 }
 
 /* In-order rings: move finished entries, oldest first, to the batch. */
@@ -367,25 +376,26 @@ batch_read(struct vq *q, uint16_t pos, bool write, uint16_t *head,
 		p[j] = vhu_dp_translate(q->dp, addr[j], len[j], perm);
 		if (unlikely(p[j] == NULL || len[j] == 0))
 			return false;
-		/* A buffer we write: ask for the line owned, not shared. */
-		if (write)
-			__builtin_prefetch(p[j], 1, 3);
-		else
-			rte_prefetch0(p[j]);
+		vq_prefetch_buf(p[j], write);
 	}
 	prefetch_next_batch(q, pos);
 	return true;
 }
 
-/* A transmit batch: lengths between the header and the largest frame. */
-static bool
-tx_batch(struct vq *q, uint32_t *len, uint16_t *head, uint8_t **p)
+/* Transmit batches: lengths between the header and the largest frame. */
+static uint16_t
+tx_batch(struct vq *q, uint16_t max, uint32_t *len, uint16_t *head,
+	 uint8_t **p)
 {
-	uint64_t addr[VQ_BATCH];
+	uint16_t pos = q->vr->last_avail_idx, k = 0;
+	uint64_t addr[VQ_BURST_MAX];
 
-	return batch_read(q, q->vr->last_avail_idx, false, head, addr, len,
-			  p) &&
-	       vq_tx_batch_lens(q, len);
+	while (max - k >= VQ_BATCH &&
+	       batch_read(q, pos + k, false, head + k, addr + k, len + k,
+			  p + k) &&
+	       vq_tx_batch_lens(q, len + k))
+		k += VQ_BATCH;
+	return k;
 }
 
 uint16_t
@@ -471,34 +481,36 @@ rx_one(struct vq *q, struct rte_mbuf *m, void *arg)
 }
 
 /*
- * The receive batch: the VQ_BATCH mbufs at m, each with nothing to fix,
- * into the next VQ_BATCH buffers, when each is one writable descriptor
- * inside guest memory that holds its packet. Anything else is left to
- * rx_one; nothing here counts or breaks.
+ * Receive batches: of the n mbufs at m, whole batches with nothing to fix
+ * into the next buffers, while each is one writable descriptor inside
+ * guest memory that holds its packet. Anything else is left to rx_one;
+ * nothing here counts or breaks.
  */
-static bool
-rx_batch(struct vq *q, struct rte_mbuf **m, void *arg)
+static uint16_t
+rx_batch(struct vq *q, struct rte_mbuf **m, uint16_t n, void *arg)
 {
 	uint16_t avail_end = *(const uint16_t *)arg;
-	uint16_t pos = q->vr->last_avail_idx, head[VQ_BATCH];
-	uint64_t addr[VQ_BATCH];
-	uint32_t len[VQ_BATCH];
-	uint8_t *p[VQ_BATCH];
-	unsigned int j;
+	uint16_t pos = q->vr->last_avail_idx, head[VQ_BURST_MAX], k = 0, j;
+	uint64_t addr[VQ_BURST_MAX];
+	uint32_t len[VQ_BURST_MAX];
+	uint8_t *p[VQ_BURST_MAX];
 
-	if ((uint16_t)(avail_end - pos) < VQ_BATCH ||
-	    !vq_rx_batch_plain(m) ||
-	    !batch_read(q, pos, true, head, addr, len, p) ||
-	    !vq_rx_batch_fits(q, m, len))
-		return false;
+	n = RTE_MIN(n, (uint16_t)(avail_end - pos));
+	while (n - k >= VQ_BATCH && vq_rx_batch_plain(m + k) &&
+	       batch_read(q, pos + k, true, head + k, addr + k, len + k,
+			  p + k) &&
+	       vq_rx_batch_fits(q, m + k, len + k))
+		k += VQ_BATCH;
+	if (k == 0)
+		return 0;
 	if (q->nused > RTE_DIM(q->used) / 2)
 		publish(q);
-	for (j = 0; j < VQ_BATCH; j++) {
+	for (j = 0; j < k; j++) {
 		q->used[q->nused].id = head[j];
 		q->used[q->nused++].len = vq_rx_flat(q, m[j], p[j], addr[j]);
 	}
-	q->vr->last_avail_idx = pos + VQ_BATCH;
-	return true;
+	q->vr->last_avail_idx = pos + k;
+	return k;
 }
 
 uint16_t

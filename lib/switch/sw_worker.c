@@ -124,7 +124,7 @@ txb_add(struct sw_worker *w, const struct sw_pdp *d, struct rte_mbuf *m,
 	b->pkts[b->n++] = m;
 }
 
-static void
+static __rte_always_inline void
 unicast(struct sw_worker *w, const struct sw_pdp *d, struct rte_mbuf *m,
 	uint16_t vid, bool tagged)
 {
@@ -346,6 +346,33 @@ tx_ethdev(struct sw_worker *w, const struct sw_pdp *d,
 		drop(ws, SW_DROP_TX_FULL, pkts[i]);
 }
 
+/*
+ * Free a sent burst. Frames held by nobody else, of one segment, from
+ * one pool, which is nearly always all of them, go back in one put.
+ */
+static inline void
+free_burst(struct rte_mbuf **pkts, uint16_t n)
+{
+	struct rte_mempool *mp;
+	uint16_t i;
+
+	if (unlikely(n == 0))
+		return;
+	mp = pkts[0]->pool;
+	for (i = 0; i < n; i++) {
+		const struct rte_mbuf *m = pkts[i];
+
+		if (unlikely(m->pool != mp || m->next != NULL ||
+			     !RTE_MBUF_DIRECT(m) ||
+			     rte_mbuf_refcnt_read(m) != 1))
+			break;
+	}
+	if (likely(i == n))
+		rte_mempool_put_bulk(mp, (void **)pkts, n);
+	else
+		rte_pktmbuf_free_bulk(pkts, n);
+}
+
 static void
 tx_vhost(struct sw_worker *w, const struct sw_pdp *d,
 	 struct rte_mbuf **pkts, uint16_t n)
@@ -368,7 +395,7 @@ tx_vhost(struct sw_worker *w, const struct sw_pdp *d,
 	ws->tx_packets += taken;
 	for (i = 0; i < taken; i++)
 		ws->tx_bytes += pkts[i]->pkt_len;
-	rte_pktmbuf_free_bulk(pkts, n);
+	free_burst(pkts, n);
 }
 
 /* Send everything buffered this burst, one burst per output port. */

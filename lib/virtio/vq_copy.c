@@ -113,10 +113,11 @@ lend_ok(const struct vq *q, uint32_t len, uint16_t slot)
 {
 	uint32_t frame = len - q->hdr_len;
 
-	return q->zc_on && len > q->hdr_len && slot < q->size &&
-	       q->zc_held < q->zc_max_held &&
+	/* The size first: most frames are copied for it. */
+	return q->zc_on && len > q->hdr_len && frame >= q->zc_min_len &&
+	       slot < q->size && q->zc_held < q->zc_max_held &&
 	       len <= VQ_MAX_PKT_LEN + q->hdr_len &&
-	       frame >= q->zc_min_len && frame - q->zc_hdr_len <= UINT16_MAX &&
+	       frame - q->zc_hdr_len <= UINT16_MAX &&
 	       !q->zc->slot[slot].lent;
 }
 
@@ -352,7 +353,5 @@ vq_rx_flat(struct vq *q, const struct rte_mbuf *m, uint8_t *p, uint64_t addr)
 		seg = seg->next;
 	} while (unlikely(seg != NULL && left > 0));
 	vq_log_write(q, addr, p, n);
-	q->stats.packets++;
-	q->stats.bytes += m->pkt_len;
 	return n;
 }

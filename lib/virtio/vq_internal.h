@@ -249,14 +249,21 @@ enum vq_tx_result vq_tx_flat(struct vq *q, struct vq_tx *t, uint8_t *p,
 			     uint32_t len, uint16_t slot, uint16_t id,
 			     uint16_t pos, bool *zc);
 
+/* A dequeue burst's counts, added to the queue's once at its end. */
+struct vq_tx_sum {
+	uint64_t bytes;
+	uint16_t packets;
+	uint16_t zc;
+};
+
 /*
  * Account for one dequeued buffer: true when m goes to the caller; a
  * dropped packet, or any packet of a disabled ring (consumed and
  * discarded, as the spec says), leaves m reset for the next one.
  */
 static inline bool
-vq_tx_count(struct vq *q, struct rte_mbuf *m, enum vq_tx_result r, bool zc,
-	    bool enabled)
+vq_tx_count(struct vq *q, struct vq_tx_sum *sum, struct rte_mbuf *m,
+	    enum vq_tx_result r, bool zc, bool enabled)
 {
 	if (unlikely(r != VQ_TX_PACKET || !enabled)) {
 		if (r == VQ_TX_PACKET)
@@ -264,12 +271,9 @@ vq_tx_count(struct vq *q, struct rte_mbuf *m, enum vq_tx_result r, bool zc,
 		vq_recycle(m);	/* a lent buffer returns here */
 		return false;
 	}
-	if (zc)
-		q->stats.zc_packets++;
-	else
-		q->stats.copy_packets++;
-	q->stats.packets++;
-	q->stats.bytes += m->pkt_len;
+	sum->zc += zc;
+	sum->packets++;
+	sum->bytes += m->pkt_len;
 	return true;
 }
 
@@ -417,7 +421,7 @@ vq_rx_batch_fits(const struct vq *q, struct rte_mbuf *const *m,
 /*
  * The batch path: a plain mbuf (vq_rx_plain) into one writable buffer at
  * p (guest address addr) that holds its header and frame, segment by
- * segment. Returns bytes written.
+ * segment. Returns bytes written; the caller counts the packet.
  */
 uint32_t vq_rx_flat(struct vq *q, const struct rte_mbuf *m, uint8_t *p,
 		    uint64_t addr);
@@ -537,6 +541,7 @@ vq_dequeue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t count,
 {
 	bool enabled = __atomic_load_n(&q->vr->enabled, __ATOMIC_RELAXED);
 	uint16_t i = 0, out = 0, id[VQ_BURST_MAX], k;
+	struct vq_tx_sum sum = { 0, 0, 0 };
 	uint32_t len[VQ_BURST_MAX];
 	uint8_t *p[VQ_BURST_MAX];
 
@@ -558,7 +563,7 @@ vq_dequeue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t count,
 					goto stop;
 				}
 				taken(q, 1, id[j], zc);
-				out += vq_tx_count(q, pkts[out], r, zc,
+				out += vq_tx_count(q, &sum, pkts[out], r, zc,
 						   enabled);
 			}
 			i += k;
@@ -571,10 +576,14 @@ vq_dequeue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t count,
 			break;
 		}
 		taken(q, ndesc, id[0], zc);
-		out += vq_tx_count(q, pkts[out], r, zc, enabled);
+		out += vq_tx_count(q, &sum, pkts[out], r, zc, enabled);
 		i++;
 	}
 stop:
+	q->stats.packets += sum.packets;
+	q->stats.bytes += sum.bytes;
+	q->stats.zc_packets += sum.zc;
+	q->stats.copy_packets += sum.packets - sum.zc;
 	/* The mbufs of entries we did not get to. */
 	if (out < count)
 		rte_pktmbuf_free_bulk(&pkts[out], count - out);

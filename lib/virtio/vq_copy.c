@@ -165,23 +165,28 @@ vq_tx_flat(struct vq *q, struct vq_tx *t, uint8_t *p, uint32_t len,
 	uint32_t frame = len - q->hdr_len;
 	struct rte_mbuf *m = t->m;
 
+	uint16_t plain;
+
 	*zc = lend_ok(q, len, slot) && lend(q, t, p, len, slot, id, pos);
-	if (!*zc) {
-		hdr_copy(q, t->hdr, p);
-		t->hgot = q->hdr_len;
-		t->total = len;
-		if (likely(frame <= rte_pktmbuf_tailroom(m))) {
-			/* a fresh mbuf: the frame fits in its one segment */
-			rte_memcpy(rte_pktmbuf_mtod(m, void *),
-				   p + q->hdr_len, frame);
-			m->data_len = (uint16_t)frame;
-			m->pkt_len = frame;
-		} else if (unlikely(vq_copy_to_mbuf(q, m, p + q->hdr_len,
-						    frame) < 0)) {
-			q->stats.drops[VQ_DROP_NO_MBUF]++;
-			return VQ_TX_STOP;
-		}
+	if (*zc)
+		return vq_tx_finish(q, t);
+	/* flags and gso_type, read once: both 0 asks for nothing */
+	memcpy(&plain, p, sizeof(plain));
+	if (likely(frame <= rte_pktmbuf_tailroom(m))) {
+		/* a fresh mbuf: the frame fits in its one segment */
+		rte_memcpy(rte_pktmbuf_mtod(m, void *), p + q->hdr_len, frame);
+		m->data_len = (uint16_t)frame;
+		m->pkt_len = frame;
+	} else if (unlikely(vq_copy_to_mbuf(q, m, p + q->hdr_len,
+					    frame) < 0)) {
+		q->stats.drops[VQ_DROP_NO_MBUF]++;
+		return VQ_TX_STOP;
 	}
+	if (likely(plain == 0))
+		return VQ_TX_PACKET;
+	hdr_copy(q, t->hdr, p);
+	t->hgot = q->hdr_len;
+	t->total = len;
 	return vq_tx_finish(q, t);
 }
 

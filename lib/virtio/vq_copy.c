@@ -304,28 +304,33 @@ vq_rx_write_hdr(struct vq *q, const struct vq_rx *r, const void *hdr)
  * guest's core instead of being taken from it. What is written is built
  * in registers and stored full-width: built in a stack slot from narrow
  * fields, reading it back would wait for every older store to reach the
- * cache, the guest lines of the frames before it among them.
+ * cache, the guest lines of the frames before it among them. Behind an
+ * IOMMU the buffer may be mapped write-only, so it is never read there.
  */
 static inline void
 hdr_write_plain(const struct vq *q, uint8_t *p)
 {
-	uint64_t head;
+	bool look = !q->dp->iommu;
+	uint64_t head = 1;
 
-	memcpy(&head, p, sizeof(head));
+	if (look)
+		memcpy(&head, p, sizeof(head));
 	if (head != 0)
 		memset(p, 0, sizeof(head));
 	if (likely(q->hdr_len == VQ_HDR_LEN_MRG)) {
 		/* csum_offset 0, then num_buffers 1 (little-endian) */
 		const uint32_t want = 1u << 16;
-		uint32_t tail;
+		uint32_t tail = 0;
 
-		memcpy(&tail, p + sizeof(head), sizeof(tail));
+		if (look)
+			memcpy(&tail, p + sizeof(head), sizeof(tail));
 		if (tail != want)
 			memcpy(p + sizeof(head), &want, sizeof(want));
 	} else {
-		uint16_t tail;
+		uint16_t tail = 1;
 
-		memcpy(&tail, p + sizeof(head), sizeof(tail));
+		if (look)
+			memcpy(&tail, p + sizeof(head), sizeof(tail));
 		if (tail != 0)
 			memset(p + sizeof(head), 0, sizeof(tail));
 	}

@@ -8,7 +8,6 @@
  * finishes for ports that cannot, fed through the control thread's
  * inject ring.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +30,7 @@
 #include <rte_mbuf.h>
 
 #include "sw_internal.h"
+#include "swt_tmpdir.h"
 
 #define WORKER_LCORE	1
 #define MAXP		6	/* ports per case */
@@ -961,34 +961,19 @@ setup(void **state)
 			 "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
 			 "--log-level", "*:error", "--file-prefix", prefix,
 			 NULL };
-	const char *t = getenv("TMPDIR");
 
 	(void)state;
 	snprintf(prefix, sizeof(prefix), "swfwd%d", (int)getpid());
 	if (rte_eal_init(14, argv) < 0)
 		return -1;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/sw_forward.XXXXXX",
-		 t != NULL && *t != '\0' ? t : "/tmp");
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	return 0;
+	return swt_tmpdir_make(tmpdir, sizeof(tmpdir), "sw_forward");
 }
 
 static int
 teardown(void **state)
 {
-	struct dirent *e;
-	DIR *d;
-
 	(void)state;
-	d = opendir(tmpdir);
-	if (d != NULL && getenv("SW_FORWARD_KEEP") == NULL) {
-		while ((e = readdir(d)) != NULL)
-			unlinkat(dirfd(d), e->d_name, 0);
-		rmdir(tmpdir);
-	}
-	if (d != NULL)
-		closedir(d);
+	swt_tmpdir_remove(tmpdir, getenv("SW_FORWARD_KEEP") != NULL);
 	rte_eal_cleanup();
 	return 0;
 }

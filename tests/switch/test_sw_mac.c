@@ -403,6 +403,18 @@ walk(void **state)
 #define FILL		(4 * SMALL)	/* more stations than the table holds */
 #define ROUNDS		300
 
+/* Station i of round r: a locally administered unicast MAC. */
+static void
+station(uint8_t mac[6], unsigned int r, unsigned int i)
+{
+	mac[0] = 0x02;
+	mac[1] = (uint8_t)(r >> 8);
+	mac[2] = (uint8_t)r;
+	mac[3] = 0;
+	mac[4] = (uint8_t)(i >> 8);
+	mac[5] = (uint8_t)i;
+}
+
 /* Learn FILL stations (of round r) in bursts; how many the table took. */
 static unsigned int
 fill_table(struct sw *sw, unsigned int r)
@@ -412,12 +424,7 @@ fill_table(struct sw *sw, unsigned int r)
 	unsigned int i, n = 0, in = 0;
 
 	for (i = 0; i < FILL; i++) {
-		mac[0] = 0x02;
-		mac[1] = (uint8_t)(r >> 8);
-		mac[2] = (uint8_t)r;
-		mac[3] = 0;
-		mac[4] = (uint8_t)(i >> 8);
-		mac[5] = (uint8_t)i;
+		station(mac, r, i);
 		keys[n++] = sw_mac_key(mac, (uint16_t)(i % 5));
 		if (n == SW_BURST) {
 			sw_mac_learn(sw, keys, n, (uint16_t)(i % 7));
@@ -426,12 +433,7 @@ fill_table(struct sw *sw, unsigned int r)
 	}
 	assert_int_equal(n, 0);
 	for (i = 0; i < FILL; i++) {
-		mac[0] = 0x02;
-		mac[1] = (uint8_t)(r >> 8);
-		mac[2] = (uint8_t)r;
-		mac[3] = 0;
-		mac[4] = (uint8_t)(i >> 8);
-		mac[5] = (uint8_t)i;
+		station(mac, r, i);
 		in += sw_mac_lookup(sw, mac, (uint16_t)(i % 5)) >= 0;
 	}
 	assert_int_equal(count(sw), in);

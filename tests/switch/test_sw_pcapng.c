@@ -5,7 +5,6 @@
  * blocks walked raw (lengths, options, direction flags, statistics), and
  * the errors: bad arguments, paths, full devices, broken pipes.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -28,6 +27,7 @@
 #include <rte_mbuf.h>
 
 #include "sw_pcapng.h"
+#include "swt_tmpdir.h"
 
 #define SNAPLEN		1000
 #define IFNAME		"vhu-test0"
@@ -670,7 +670,6 @@ setup(void **state)
 	char *argv[] = { "test_sw_pcapng", "-l", "0", "--no-huge", "-m", "64",
 			 "--no-pci", "--no-shconf", "--log-level", "*:error",
 			 "--file-prefix", prefix, NULL };
-	const char *t = getenv("TMPDIR");
 
 	(void)state;
 	snprintf(prefix, sizeof(prefix), "swpcapng%d", (int)getpid());
@@ -678,9 +677,8 @@ setup(void **state)
 		return -1;
 	mp = rte_pktmbuf_pool_create("pcapng", 255, 0, 0,
 				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	snprintf(tmpdir, sizeof(tmpdir), "%s/sw_pcapng.XXXXXX",
-		 t != NULL && *t != '\0' ? t : "/tmp");
-	if (mp == NULL || mkdtemp(tmpdir) == NULL)
+	if (mp == NULL ||
+	    swt_tmpdir_make(tmpdir, sizeof(tmpdir), "sw_pcapng") < 0)
 		return -1;
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
@@ -689,17 +687,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct dirent *e;
-	DIR *d;
-
 	(void)state;
-	d = opendir(tmpdir);
-	if (d != NULL) {
-		while ((e = readdir(d)) != NULL)
-			unlinkat(dirfd(d), e->d_name, 0);
-		closedir(d);
-		rmdir(tmpdir);
-	}
+	swt_tmpdir_remove(tmpdir, false);
 	rte_mempool_free(mp);
 	rte_eal_cleanup();
 	return 0;

@@ -421,7 +421,7 @@ vq_rx_batch_fits(const struct vq *q, struct rte_mbuf *const *m,
 /*
  * The batch path: a plain mbuf (vq_rx_plain) into one writable buffer at
  * p (guest address addr) that holds its header and frame, segment by
- * segment. Returns bytes written; the caller counts the packet.
+ * segment. Returns bytes written; vq_enqueue_loop() counts the packet.
  */
 uint32_t vq_rx_flat(struct vq *q, const struct rte_mbuf *m, uint8_t *p,
 		    uint64_t addr);
@@ -458,6 +458,13 @@ vq_enqueue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t n,
 
 		if (n - i >= VQ_BATCH &&
 		    (k = batch(q, &pkts[i], n - i, arg)) > 0) {
+			uint64_t bytes = 0;
+			uint16_t j;
+
+			for (j = i; j < i + k; j++)
+				bytes += pkts[j]->pkt_len;
+			q->stats.packets += k;
+			q->stats.bytes += bytes;
 			i += k;
 			taken += k;
 			continue;

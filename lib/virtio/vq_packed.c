@@ -551,7 +551,7 @@ rx_batch(struct vq *q, struct rte_mbuf **m, uint16_t n,
 	struct vhu_vring *vr = q->vr;
 	uint16_t pos = vr->last_avail_idx, id[VQ_BURST_MAX], k = 0, j;
 	bool wrap = vr->avail_wrap;
-	uint64_t addr[VQ_BURST_MAX], bytes = 0;
+	uint64_t addr[VQ_BURST_MAX];
 	uint32_t len[VQ_BURST_MAX];
 	uint8_t *p[VQ_BURST_MAX];
 
@@ -566,14 +566,10 @@ rx_batch(struct vq *q, struct rte_mbuf **m, uint16_t n,
 		return 0;
 	if (q->nused > RTE_DIM(q->used) / 2)
 		publish(q);
-	for (j = 0; j < k; j++) {
+	for (j = 0; j < k; j++)
 		used_add(q, id[j], 1, vq_rx_flat(q, m[j], p[j], addr[j]));
-		bytes += m[j]->pkt_len;
-	}
 	vr->last_avail_idx = pos;
 	vr->avail_wrap = wrap;
-	q->stats.packets += k;
-	q->stats.bytes += bytes;
 	return k;
 }
 

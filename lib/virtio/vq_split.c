@@ -491,7 +491,7 @@ rx_batch(struct vq *q, struct rte_mbuf **m, uint16_t n, void *arg)
 {
 	uint16_t avail_end = *(const uint16_t *)arg;
 	uint16_t pos = q->vr->last_avail_idx, head[VQ_BURST_MAX], k = 0, j;
-	uint64_t addr[VQ_BURST_MAX], bytes = 0;
+	uint64_t addr[VQ_BURST_MAX];
 	uint32_t len[VQ_BURST_MAX];
 	uint8_t *p[VQ_BURST_MAX];
 
@@ -508,11 +508,8 @@ rx_batch(struct vq *q, struct rte_mbuf **m, uint16_t n, void *arg)
 	for (j = 0; j < k; j++) {
 		q->used[q->nused].id = head[j];
 		q->used[q->nused++].len = vq_rx_flat(q, m[j], p[j], addr[j]);
-		bytes += m[j]->pkt_len;
 	}
 	q->vr->last_avail_idx = pos + k;
-	q->stats.packets += k;
-	q->stats.bytes += bytes;
 	return k;
 }
 

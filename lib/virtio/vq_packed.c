@@ -200,14 +200,14 @@ guest_wants_call(struct vq *q, uint16_t old_pos, bool old_wrap)
 	return vq_need_event(off, q->vr->last_used_idx, old);
 }
 
-/* Mark the used descriptors publish() just wrote. */
+/* Mark the n used descriptors publish_used() just wrote. */
 static void
-log_published(struct vq *q)
+log_published(struct vq *q, unsigned int n)
 {
 	uint16_t pos = q->vr->last_used_idx, i;
 	bool wrap = q->vr->used_wrap;
 
-	for (i = 0; i < q->nused; i++) {
+	for (i = 0; i < n; i++) {
 		const struct vring_packed_desc *d = &ring(q)[pos];
 
 		vhu_log_write(q->dp, vhu_hva_to_gpa(q->dp->mem, d),
@@ -216,47 +216,80 @@ log_published(struct vq *q)
 	}
 }
 
-/* Write the collected used entries; the first one's flags last. */
+/* Flags that make the descriptor at a position of lap wrap used. */
+static inline uint16_t
+used_flags(bool wrap, uint32_t len)
+{
+	return (wrap ? F_AVAIL | F_USED : 0) |
+	       (len != 0 ? VRING_DESC_F_WRITE : 0);
+}
+
+/*
+ * Write the collected used entries; the first one's flags last. With
+ * one_desc (an in-order transmit ring), the whole batch is told by one
+ * used descriptor at its first position carrying the last buffer's id,
+ * and the used position skips past every buffer of the batch: the guest
+ * counts the batch out itself (IN_ORDER), and the ring lines of the
+ * other buffers are left alone.
+ */
 static void
-publish(struct vq *q)
+publish_used(struct vq *q, bool one_desc)
 {
 	struct vhu_vring *vr = q->vr;
-	uint16_t pos = vr->last_used_idx, first_flags = 0, i;
-	bool wrap = vr->used_wrap, old_wrap = wrap;
-	struct vring_packed_desc *first = NULL;
+	uint16_t old_pos = vr->last_used_idx, pos = old_pos, i, nd;
+	bool old_wrap = vr->used_wrap, wrap = old_wrap;
+	struct vring_packed_desc *first = &ring(q)[old_pos];
+	uint16_t first_flags;
 
 	if (q->nused == 0)
 		return;
-	for (i = 0; i < q->nused; i++) {
-		struct vring_packed_desc *d = &ring(q)[pos];
-		uint16_t f = wrap ? F_AVAIL | F_USED : 0;
+	first_flags = used_flags(wrap, one_desc ? 0 : q->used[0].len);
+	if (one_desc) {
+		first->id = q->used[q->nused - 1].id;
+		first->len = 0;
+		for (i = 0; i < q->nused; i++)
+			advance(q, &pos, &wrap, q->used[i].ndesc);
+		nd = 1;
+	} else {
+		first->id = q->used[0].id;
+		first->len = q->used[0].len;
+		advance(q, &pos, &wrap, q->used[0].ndesc);
+		for (i = 1; i < q->nused; i++) {
+			struct vring_packed_desc *d = &ring(q)[pos];
 
-		d->id = q->used[i].id;
-		d->len = q->used[i].len;
-		if (q->used[i].len != 0)
-			f |= VRING_DESC_F_WRITE;
-		if (i == 0) {
-			first = d;
-			first_flags = f;
-		} else {
-			__atomic_store_n(&d->flags, f, __ATOMIC_RELEASE);
+			d->id = q->used[i].id;
+			d->len = q->used[i].len;
+			__atomic_store_n(&d->flags,
+					 used_flags(wrap, q->used[i].len),
+					 __ATOMIC_RELEASE);
+			advance(q, &pos, &wrap, q->used[i].ndesc);
 		}
-		advance(q, &pos, &wrap, q->used[i].ndesc);
+		nd = q->nused;
 	}
 	__atomic_store_n(&first->flags, first_flags, __ATOMIC_RELEASE);
 	/* Marked after the writes: a migration pass copies what we wrote. */
 	if (unlikely(q->dp->log_all))
-		log_published(q);
-	{
-		uint16_t old_pos = vr->last_used_idx;
+		log_published(q, nd);
+	vr->last_used_idx = pos;
+	vr->used_wrap = wrap;
+	q->nused = 0;
+	if (guest_wants_call(q, old_pos, old_wrap) &&
+	    vhu_vring_call(vr) == 0)
+		q->stats.notifications++;
+}
 
-		vr->last_used_idx = pos;
-		vr->used_wrap = wrap;
-		q->nused = 0;
-		if (guest_wants_call(q, old_pos, old_wrap) &&
-		    vhu_vring_call(vr) == 0)
-			q->stats.notifications++;
-	}
+/* Used receive buffers: one descriptor each, with its length. */
+static void
+publish(struct vq *q)
+{
+	publish_used(q, false);
+}
+
+/* Used transmit buffers: one descriptor in all on in-order rings. */
+static void
+publish_tx(struct vq *q)
+{
+	publish_used(q, q->in_order);
 }
 
 static inline void
@@ -326,7 +359,7 @@ vq_packed_reap(struct vq *q)
 	vq_collect_zc(q, zc_done);
 	if (q->pend != NULL)
 		flush_in_order(q, q->seq);
-	publish(q);
+	publish_tx(q);
 }
 
 /* ---- dequeue: guest transmit -> mbufs ----------------------------- */
@@ -480,7 +513,7 @@ vq_packed_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 done:
 	if (q->pend != NULL)
 		flush_in_order(q, q->seq);
-	publish(q);
+	publish_tx(q);
 	return out;
 }
 

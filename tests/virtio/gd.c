@@ -79,6 +79,13 @@ dev_ptr(const struct gd_q *q, uint64_t gpa)
 	return q->mem->hva + gpa;
 }
 
+/* Whether the device must use buffers in the order they were added. */
+static inline bool
+in_order(const struct gd_q *q)
+{
+	return (q->features & VHU_BIT(VHU_F_IN_ORDER)) != 0;
+}
+
 int
 gd_q_init(struct gd_q *q, struct gd_mem *mem, uint16_t size, bool packed,
 	  uint64_t features)
@@ -105,7 +112,8 @@ gd_q_init(struct gd_q *q, struct gd_mem *mem, uint16_t size, bool packed,
 		q->dev_ev = gd_ptr(mem, q->used_gpa);
 		q->avail_wrap = q->used_wrap = true;
 		q->id_free = calloc(size, sizeof(uint16_t));
-		if (q->id_free == NULL)
+		q->order = calloc(size, sizeof(uint16_t));
+		if (q->id_free == NULL || q->order == NULL)
 			return -ENOMEM;
 		for (i = 0; i < size; i++)
 			q->id_free[q->nid_free++] = size - 1 - i;
@@ -145,6 +153,7 @@ gd_q_fini(struct gd_q *q)
 	close(q->call_fd);
 	free(q->bufs);
 	free(q->id_free);
+	free(q->order);
 }
 
 unsigned int
@@ -326,6 +335,8 @@ packed_add(struct gd_q *q, const uint64_t *gpa, const uint32_t *len,
 	q->bufs[id].busy = true;
 	q->bufs[id].ndesc = need;
 	q->bufs[id].nsegs = n;
+	if (in_order(q))
+		q->order[(q->ord_head + q->nord++) % q->size] = id;
 	for (i = 0; i < n && i < 64; i++) {
 		q->bufs[id].gpa[i] = gpa[i];
 		q->bufs[id].len[i] = len[i];
@@ -333,27 +344,53 @@ packed_add(struct gd_q *q, const uint64_t *gpa, const uint32_t *len,
 	return id;
 }
 
-/* The next used descriptor, or -1: its id and written length. */
+/* Give a used packed buffer back to the driver's free lists. */
+static void
+packed_free(struct gd_q *q, uint16_t id)
+{
+	q->next_used += q->bufs[id].ndesc;
+	if (q->next_used >= q->size) {
+		q->next_used -= q->size;
+		q->used_wrap = !q->used_wrap;
+	}
+	q->nfree += q->bufs[id].ndesc;
+	q->bufs[id].busy = false;
+	q->id_free[q->nid_free++] = id;
+}
+
+/*
+ * The next used descriptor: its id and written length, and in *nbufs the
+ * buffers it stands for (more than one only for an IN_ORDER batch, whose
+ * others were freed first). -1 when none is used, -2 when it names no
+ * buffer that is out.
+ */
 static int
-packed_used(struct gd_q *q, uint16_t *id, uint32_t *len)
+packed_used(struct gd_q *q, uint16_t *id, uint32_t *len, unsigned int *nbufs)
 {
 	struct vring_packed_desc *d = &q->pdesc[q->next_used];
 	uint16_t f = __atomic_load_n(&d->flags, __ATOMIC_ACQUIRE);
 
+	*nbufs = 0;
 	if (!!(f & F_AVAIL) != q->used_wrap || !!(f & F_USED) != q->used_wrap)
 		return -1;
 	*id = d->id;
 	*len = d->len;
 	if (*id >= q->size || !q->bufs[*id].busy)
 		return -2;
-	q->next_used += q->bufs[*id].ndesc;
-	if (q->next_used >= q->size) {
-		q->next_used -= q->size;
-		q->used_wrap = !q->used_wrap;
+	if (in_order(q)) {
+		uint16_t b;
+
+		do {	/* the named buffer is out, so the loop ends at it */
+			b = q->order[q->ord_head];
+			q->ord_head = (q->ord_head + 1) % q->size;
+			q->nord--;
+			packed_free(q, b);
+			++*nbufs;
+		} while (b != *id);
+		return 0;
 	}
-	q->nfree += q->bufs[*id].ndesc;
-	q->bufs[*id].busy = false;
-	q->id_free[q->nid_free++] = *id;
+	packed_free(q, *id);
+	*nbufs = 1;
 	return 0;
 }
 
@@ -401,11 +438,12 @@ gd_tx_reclaim(struct gd_q *q)
 	int n = 0;
 
 	if (q->packed) {
+		unsigned int nbufs;
 		uint16_t id;
 		uint32_t len;
 
-		while (packed_used(q, &id, &len) == 0)
-			n++;
+		while (packed_used(q, &id, &len, &nbufs) == 0)
+			n += (int)nbufs;
 		return n;
 	}
 	while (q->last_used !=
@@ -420,6 +458,57 @@ gd_tx_reclaim(struct gd_q *q)
 		n++;
 	}
 	return n;
+}
+
+bool
+gd_used_peek(const struct gd_q *q, unsigned int k, uint16_t *id,
+	     uint32_t *len)
+{
+	unsigned int i = 0, o = 0;
+	uint16_t pos, f, b;
+	bool wrap;
+
+	if (!q->packed) {
+		uint16_t idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
+		const struct vring_used_elem *e;
+
+		if ((uint16_t)(idx - q->last_used) <= k)
+			return false;
+		e = &q->used->ring[(uint16_t)(q->last_used + k) &
+				   (q->size - 1)];
+		*id = (uint16_t)e->id;
+		*len = e->len;
+		return true;
+	}
+	pos = q->next_used;
+	wrap = q->used_wrap;
+	for (;;) {
+		const struct vring_packed_desc *d = &q->pdesc[pos];
+
+		f = __atomic_load_n(&d->flags, __ATOMIC_ACQUIRE);
+		if (!!(f & F_AVAIL) != wrap || !!(f & F_USED) != wrap ||
+		    d->id >= q->size || !q->bufs[d->id].busy)
+			return false;
+		do {	/* one buffer, or an IN_ORDER batch up to d->id */
+			if (in_order(q)) {
+				if (o == q->nord)
+					return false;
+				b = q->order[(q->ord_head + o++) % q->size];
+			} else {
+				b = d->id;
+			}
+			if (i++ == k) {
+				*id = b;
+				*len = b == d->id ? d->len : 0;
+				return true;
+			}
+			pos += q->bufs[b].ndesc;
+			if (pos >= q->size) {
+				pos -= q->size;
+				wrap = !wrap;
+			}
+		} while (b != d->id);
+	}
 }
 
 int
@@ -459,9 +548,12 @@ static int
 rx_take(struct gd_q *q, uint16_t *id, uint32_t *len)
 {
 	if (q->packed) {
-		int rc = packed_used(q, id, len);
+		unsigned int nbufs;
+		int rc = packed_used(q, id, len, &nbufs);
 
 		/* packed_used freed the id already; the data is intact */
+		if (rc == 0 && nbufs != 1)
+			return -2;	/* receive buffers each have a length */
 		return rc;
 	}
 	if (q->last_used == __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE))

@@ -82,6 +82,10 @@ struct gd_q {
 	bool used_wrap;
 	uint16_t *id_free;
 	uint16_t nid_free;
+	/* IN_ORDER: ids of the buffers out, in the order they were added */
+	uint16_t *order;
+	uint16_t ord_head;
+	uint16_t nord;
 	/* both */
 	struct gd_buf *bufs;
 	uint64_t desc_gpa, avail_gpa, used_gpa;
@@ -103,8 +107,19 @@ unsigned int gd_free_desc(const struct gd_q *q);
  */
 int gd_tx(struct gd_q *q, const struct virtio_net_hdr_mrg_rxbuf *hdr,
 	  const void *frame, uint32_t len, const struct gd_shape *s);
-/* Reclaim used transmit buffers; returns how many. */
+/*
+ * Reclaim used transmit buffers; returns how many. On a packed ring with
+ * IN_ORDER one used descriptor may stand for a whole batch: the buffers
+ * up to the one it names, in the order they were added.
+ */
 int gd_tx_reclaim(struct gd_q *q);
+/*
+ * The k-th used buffer the guest has not taken yet, read straight from
+ * the split used ring or the packed descriptors (batches counted out):
+ * false when there is none.
+ */
+bool gd_used_peek(const struct gd_q *q, unsigned int k, uint16_t *id,
+		  uint32_t *len);
 
 /* Receive: post one buffer of len bytes shaped by s; id or -1. */
 int gd_rx_post(struct gd_q *q, uint32_t len, const struct gd_shape *s);

@@ -198,52 +198,6 @@ split_start_at(struct gd_q *q, uint16_t idx)
 	q->vr.last_used_idx = idx;
 }
 
-/*
- * The k-th used entry the guest has not taken yet, read straight from the
- * split used ring or the packed descriptors: false when there is none.
- */
-static bool
-used_peek(const struct gd_q *q, unsigned int k, uint16_t *id, uint32_t *len)
-{
-	const struct vring_packed_desc *d;
-	uint16_t pos, f;
-	unsigned int i;
-	bool wrap;
-
-	if (!q->packed) {
-		uint16_t idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
-		const struct vring_used_elem *e;
-
-		if ((uint16_t)(idx - q->last_used) <= k)
-			return false;
-		e = &q->used->ring[(uint16_t)(q->last_used + k) &
-				   (q->size - 1)];
-		*id = (uint16_t)e->id;
-		*len = e->len;
-		return true;
-	}
-	pos = q->next_used;
-	wrap = q->used_wrap;
-	for (i = 0;; i++) {
-		d = &q->pdesc[pos];
-		f = __atomic_load_n(&d->flags, __ATOMIC_ACQUIRE);
-		if (!!(f & F_AVAIL) != wrap || !!(f & F_USED) != wrap)
-			return false;
-		if (i == k) {
-			*id = d->id;
-			*len = d->len;
-			return true;
-		}
-		if (d->id >= q->size || q->bufs[d->id].ndesc == 0)
-			return false;
-		pos += q->bufs[d->id].ndesc;
-		if (pos >= q->size) {
-			pos -= q->size;
-			wrap = !wrap;
-		}
-	}
-}
-
 /* Used entries waiting for the guest. */
 static unsigned int
 used_pending(const struct gd_q *q)
@@ -252,7 +206,7 @@ used_pending(const struct gd_q *q)
 	uint16_t id;
 	uint32_t len;
 
-	while (used_peek(q, n, &id, &len))
+	while (gd_used_peek(q, n, &id, &len))
 		n++;
 	return n;
 }
@@ -676,7 +630,7 @@ random_tx(bool packed, uint64_t feat, bool zc, uint32_t npk, uint64_t seed)
 {
 	static struct sent fifo[FIFO], held_e[128];
 	struct rte_mbuf *pkts[VQ_BURST_MAX], *held[128];
-	uint32_t sent = 0, got = 0, back = 0, nheld = 0;
+	uint32_t sent = 0, got = 0, back = 0, nheld = 0, stalls = 0;
 	const struct vq_stats *st;
 	uint64_t bytes = 0;
 	struct fx f;
@@ -697,6 +651,9 @@ random_tx(bool packed, uint64_t feat, bool zc, uint32_t npk, uint64_t seed)
 			fifo[sent % FIFO] = (struct sent){ len, sent };
 			sent++;
 		}
+		/* A ring that never comes back fails rather than spins. */
+		stalls = b == 0 && got == sent ? stalls + 1 : 0;
+		assert_true(stalls < 1000);
 		while (got < sent) {
 			uint16_t want = (uint16_t)rnd_in(1, VQ_BURST_MAX), n, k;
 
@@ -883,6 +840,8 @@ random_shapes_tx(bool packed)
 	random_tx(packed, V1 | IND, false, 3000, 11);
 	random_tx(packed, V1 | IND, true, 3000, 12);
 	random_tx(packed, V1, true, 2000, 13);
+	random_tx(packed, V1 | INORDER, false, 2000, 14);
+	random_tx(packed, V1 | IND | INORDER, true, 2000, 15);
 }
 BOTH(random_shapes_tx)
 
@@ -892,6 +851,7 @@ random_shapes_rx(bool packed)
 	random_rx(packed, V1 | IND, 2000, 21);
 	random_rx(packed, V1 | IND | MRG, 2000, 22);
 	random_rx(packed, V1 | MRG, 1000, 23);
+	random_rx(packed, V1 | MRG | INORDER, 1000, 24);
 }
 BOTH(random_shapes_rx)
 
@@ -1449,9 +1409,19 @@ in_order(bool packed)
 	vq_reap(f.vq);
 	assert_int_equal(used_pending(&f.q), RTE_DIM(c));
 	for (i = 0; i < RTE_DIM(c); i++) {
-		assert_true(used_peek(&f.q, i, &id, &len));
+		assert_true(gd_used_peek(&f.q, i, &id, &len));
 		assert_int_equal(id, ids[i]);
 		assert_int_equal(len, 0);
+	}
+	if (packed) {
+		/* One used descriptor, at A's place, names E for all five. */
+		const struct vring_packed_desc *d = &f.q.pdesc[f.q.next_used];
+		uint16_t after = f.q.next_used + f.q.bufs[ids[0]].ndesc;
+
+		assert_int_equal(d->id, ids[4]);
+		assert_int_equal(d->len, 0);
+		assert_int_equal(!!(f.q.pdesc[after].flags & F_USED),
+				 !f.q.used_wrap);
 	}
 	assert_int_equal(gd_tx_reclaim(&f.q), RTE_DIM(c));
 
@@ -1496,7 +1466,7 @@ in_order(bool packed)
 			live_at[j] = live_at[nlive];
 		}
 		vq_reap(f.vq);
-		for (k = 0; used_peek(&f.q, k, &id, &len); k++) {
+		for (k = 0; gd_used_peek(&f.q, k, &id, &len); k++) {
 			assert_true(ret + k < post);
 			assert_true(fdone[(ret + k) % FIFO]);
 			assert_int_equal(id, fid[(ret + k) % FIFO]);
@@ -1509,7 +1479,7 @@ in_order(bool packed)
 	while (nlive > 0)
 		rte_pktmbuf_free(live[--nlive]);
 	vq_reap(f.vq);
-	for (i = 0; used_peek(&f.q, i, &id, &len); i++)
+	for (i = 0; gd_used_peek(&f.q, i, &id, &len); i++)
 		assert_int_equal(id, fid[(ret + i) % FIFO]);
 	assert_int_equal(ret + i, post);
 	assert_int_equal(gd_tx_reclaim(&f.q), (int)i);
@@ -2722,7 +2692,7 @@ stats_rx(bool packed)
 	for (i = 0; i < 3; i++) {
 		static const uint32_t want[] = { 12 + 1514, 0, 12 + 60 };
 
-		assert_true(used_peek(&f.q, i, &id, &len));
+		assert_true(gd_used_peek(&f.q, i, &id, &len));
 		assert_int_equal(id, ids[i]);
 		assert_int_equal(len, want[i]);
 	}
@@ -2930,7 +2900,7 @@ legacy_hdr(bool packed)
 	/* Take the raw buffer's address before gd_rx frees the id. */
 	raw = gd_ptr(&f.mem, f.q.bufs[bid].gpa[0]);
 	assert_int_equal(vq_enqueue_burst(f.vq, &m, 1), 1);
-	assert_true(used_peek(&f.q, 0, &id, &ulen));
+	assert_true(gd_used_peek(&f.q, 0, &id, &ulen));
 	assert_int_equal(ulen, 10 + len);
 	assert_int_equal(raw[0], NEEDS_CSUM);
 	assert_bytes(raw + 10, frame_buf, len, "frame after 10 bytes");
@@ -2941,7 +2911,7 @@ legacy_hdr(bool packed)
 	assert_int_equal(h.num_buffers, 0);	/* not in a 10-byte header */
 	/* One byte short: TOO_BIG, back with len 0. */
 	assert_int_equal(vq_enqueue_burst(f.vq, &m, 1), 1);
-	assert_true(used_peek(&f.q, 0, &id, &ulen));
+	assert_true(gd_used_peek(&f.q, 0, &id, &ulen));
 	assert_int_equal(ulen, 0);
 	assert_int_equal(gd_tx_reclaim(&f.q), 1);
 	assert_int_equal(vq_stats(f.vq)->drops[VQ_DROP_TOO_BIG], 1);

@@ -368,16 +368,24 @@ vq_rx_one(struct vq *q, struct rte_mbuf *m, void *arg, vq_rx_fill_fn fill,
 #define VQ_BATCH		4
 
 /*
- * Prefetch the start of a guest buffer a batch will touch: owned when we
- * are to write it, so that the stores find the line ready.
+ * Prefetch the start of a guest buffer of len bytes a batch will touch:
+ * the header and the first 64 bytes of the frame behind it, which often
+ * begin on the next line (never past the buffer's end). Owned when we
+ * are to write it, so that the stores find the lines ready.
  */
 static inline void
-vq_prefetch_buf(const void *p, bool write)
+vq_prefetch_buf(const struct vq *q, const uint8_t *p, uint32_t len,
+		bool write)
 {
-	if (write)
+	const uint8_t *end = p + RTE_MIN(len - 1, q->hdr_len + 63u);
+
+	if (write) {
 		__builtin_prefetch(p, 1, 3);
-	else
+		__builtin_prefetch(end, 1, 3);
+	} else {
 		rte_prefetch0(p);
+		rte_prefetch0(end);
+	}
 }
 
 /* A transmit batch's buffers: each between the header and the largest. */

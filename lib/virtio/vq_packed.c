@@ -467,7 +467,7 @@ batch_read(struct vq *q, uint16_t pos, bool wrap, bool write,
 		p[j] = vhu_dp_translate(q->dp, addr[j], len[j], perm);
 		if (unlikely(p[j] == NULL || len[j] == 0))
 			return false;
-		vq_prefetch_buf(p[j], write);
+		vq_prefetch_buf(q, p[j], len[j], write);
 	}
 	/* The next line of descriptors. */
 	rte_prefetch0(&ring(q)[(pos + VQ_BATCH) % q->size]);

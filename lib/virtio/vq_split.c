@@ -376,7 +376,7 @@ batch_read(struct vq *q, uint16_t pos, bool write, uint16_t *head,
 		p[j] = vhu_dp_translate(q->dp, addr[j], len[j], perm);
 		if (unlikely(p[j] == NULL || len[j] == 0))
 			return false;
-		vq_prefetch_buf(p[j], write);
+		vq_prefetch_buf(q, p[j], len[j], write);
 	}
 	prefetch_next_batch(q, pos);
 	return true;

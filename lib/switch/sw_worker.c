@@ -146,6 +146,55 @@ unicast(struct sw_worker *w, const struct sw_pdp *d, struct rte_mbuf *m,
 }
 
 /*
+ * The n frames at m, one run of a burst for the same destination on
+ * port d in VLAN vid: the port's VLAN rules are judged once, and frames
+ * that leave as they came go straight into its buffer. Any other frame
+ * takes the one-at-a-time path.
+ */
+static __rte_always_inline void
+unicast_run(struct sw_worker *w, const struct sw_pdp *d,
+	    struct rte_mbuf **m, const bool *tagged, unsigned int n,
+	    uint16_t vid)
+{
+	struct sw_txbuf *b = &w->txb[d->index];
+	uint32_t max_len = d->mtu + ETH_HLEN;
+	unsigned int i;
+	bool tag, listed;
+	uint16_t nb;
+
+	if (unlikely(!sw_vlan_allowed(d->vlan, vid))) {
+		for (i = 0; i < n; i++)
+			drop(&d->ws[w->id], SW_DROP_VLAN, m[i]);
+		return;
+	}
+	tag = want_tag(d->vlan, vid);
+	max_len += tag ? VLAN_HLEN : 0;
+	nb = b->n;
+	listed = nb != 0;	/* in w->dirty already */
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *x = m[i];
+
+		if (likely(tagged[i] == tag && nb < SW_TXBUF &&
+			   (x->pkt_len <= max_len ||
+			    (x->ol_flags & GSO_FLAGS) != 0))) {
+			b->pkts[nb++] = x;
+			continue;
+		}
+		if (!listed && nb != 0) {
+			w->dirty[w->ndirty++] = d->index;
+			listed = true;
+		}
+		b->n = nb;
+		unicast(w, d, x, vid, tagged[i]);	/* lists it if it adds */
+		nb = b->n;
+		listed = nb != 0;
+	}
+	if (!listed && nb != 0)
+		w->dirty[w->ndirty++] = d->index;
+	b->n = nb;
+}
+
+/*
  * Every other port of the VLAN gets the frame: the ports that take it as
  * it is share it (one reference each), the others get re-tagged copies.
  */
@@ -195,7 +244,7 @@ forward(struct sw_worker *w, const struct sw_plan *pl,
 	uint8_t run[SW_BURST];
 	bool tagged[SW_BURST];
 	int32_t out[SW_BURST];
-	unsigned int i, k = 0, nl = 0, nd = 0;
+	unsigned int i, j, k = 0, nl = 0, nd = 0;
 
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -227,15 +276,22 @@ forward(struct sw_worker *w, const struct sw_plan *pl,
 		return;
 	sw_mac_learn(w->sw, src, nl, in->index);
 	sw_mac_lookup_bulk(w->sw, dst, nd, out);
-	for (i = 0; i < k; i++) {
+	for (i = 0; i < k; i = j) {
 		int32_t o = out[run[i]];
 
-		if (o < 0 || pl->by_index[o] == NULL)
-			flood(w, pl, in, ok[i], vid[i], tagged[i]);
-		else if (unlikely(o == in->index))
-			drop(ws, SW_DROP_SAME_PORT, ok[i]);
-		else
-			unicast(w, pl->by_index[o], ok[i], vid[i], tagged[i]);
+		for (j = i + 1; j < k && run[j] == run[i]; j++)
+			;	/* one destination key: one port, one VLAN */
+		if (o >= 0 && pl->by_index[o] != NULL && o != in->index) {
+			unicast_run(w, pl->by_index[o], ok + i, tagged + i,
+				    j - i, vid[i]);
+			continue;
+		}
+		for (; i < j; i++) {
+			if (o < 0 || pl->by_index[o] == NULL)
+				flood(w, pl, in, ok[i], vid[i], tagged[i]);
+			else
+				drop(ws, SW_DROP_SAME_PORT, ok[i]);
+		}
 	}
 }
 

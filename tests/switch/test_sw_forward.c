@@ -664,6 +664,59 @@ mtu(void **state)
 	only_drop(f, 3, SW_DROP_MTU, 1);
 }
 
+/*
+ * One run of frames from port 0 (a trunk, native VLAN 10) to the same
+ * known station, B behind port 1 (access VLAN 10, MTU 1000), then C
+ * behind port 2 (a trunk of VLAN 10, MTU 1000): frames that leave as
+ * they came, frames whose tag comes off or goes on, and frames too big
+ * after their Ethernet header (and tag), which are dropped and counted
+ * on their output port while the rest of the run still leaves, in
+ * order. Port 3 sees none of it.
+ */
+static void
+unicast_runs(void **state)
+{
+	struct fx *f = *state;
+	struct sw_vlan n10 = vl_trunk(10, 10), t10 = vl_trunk(0, 10);
+	struct sw_vlan a10 = vl_access(10);
+	static struct pkt b1, b2, b3, b4, b5, b6, c1, c2, c3;
+	static struct pkt b2_u, b5_u, c1_t;
+	const struct pkt *in0[] = { &b1, &b2, &b3, &b4, &b5, &b6,
+				    &c1, &c2, &c3 };
+	const struct pkt *out1[] = { &b1, &b2_u, &b4, &b5_u, &b6 };
+	const struct pkt *out2[] = { &c1_t, &c2 };
+
+	frame(&b1, mac_b, mac_a, -1, 100, 1);
+	frame(&b2, mac_b, mac_a, 10, 200, 2);	/* its tag comes off */
+	untagged(&b2_u, &b2);
+	frame(&b3, mac_b, mac_a, -1, 1015, 3);	/* 1001 bytes: too big */
+	frame(&b4, mac_b, mac_a, -1, 1014, 4);
+	frame(&b5, mac_b, mac_a, 10, 1018, 5);	/* 1000 once untagged */
+	untagged(&b5_u, &b5);
+	frame(&b6, mac_b, mac_a, -1, 300, 6);
+	frame(&c1, mac_c, mac_a, -1, 1014, 7);	/* a tag goes on */
+	tagged(&c1_t, &c1, 10);
+	frame(&c2, mac_c, mac_a, 10, 1018, 8);	/* tagged, 1000 bytes */
+	frame(&c3, mac_c, mac_a, 10, 1019, 9);	/* 1001 bytes: too big */
+	fx_port(f, &n10, 0, in0, RTE_DIM(in0));
+	fx_port(f, &a10, 1000, NULL, 0);
+	fx_port(f, &t10, 1000, NULL, 0);
+	fx_port(f, &a10, 0, NULL, 0);
+	assert_int_equal(sw_mac_add_static(f->sw, mac_b, 10, f->p[1]), 0);
+	assert_int_equal(sw_mac_add_static(f->sw, mac_c, 10, f->p[2]), 0);
+	fx_run(f);
+	fx_wait(f);
+	fx_close(f);
+	expect_out(f, 0, NULL, 0);
+	expect_out(f, 1, out1, RTE_DIM(out1));
+	expect_out(f, 2, out2, RTE_DIM(out2));
+	expect_out(f, 3, NULL, 0);
+	only_drop(f, 0, -1, 0);
+	only_drop(f, 1, SW_DROP_MTU, 1);
+	only_drop(f, 2, SW_DROP_MTU, 1);
+	only_drop(f, 3, -1, 0);
+}
+
 /* Packets and bytes in and out of every port, runts included. */
 static void
 counters(void **state)
@@ -987,6 +1040,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(learning, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(vlans, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(unicast_runs, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(mtu, fx_setup,
 						fx_teardown),

@@ -9,7 +9,8 @@
  * descriptor. Used descriptors are written at our used position, one per
  * buffer, each advancing it by the number of descriptors the buffer took;
  * a batch's ids and lengths go first, then its flags, the first one last,
- * so the guest sees the whole batch at once.
+ * so the guest sees the whole batch at once. On an in-order transmit ring
+ * one descriptor, naming the batch's last buffer, tells the whole batch.
  *
  * Four descriptors (VQ_BATCH, one cache line) are read at once when all
  * are available single-descriptor buffers: flags first, one acquire

@@ -784,10 +784,21 @@ tbl_keys_n(struct table *t, const json_t *obj, const char *const *keys,
 		tbl_key(t, obj, keys[i]);
 }
 
+/* One row per object of the array arr, as tbl_keys_n makes it. */
+static void
+tbl_array_n(struct table *t, const json_t *arr, const char *const *keys,
+	    size_t nkeys)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(arr); i++)
+		tbl_keys_n(t, json_array_get(arr, i), keys, nkeys);
+}
+
 /* keys and the table's head must have as many entries. */
-#define tbl_keys(t, obj, keys) do { \
+#define tbl_array(t, arr, keys) do { \
 	_Static_assert(DIM(keys) == DIM(head), "a key per column"); \
-	tbl_keys_n(t, obj, keys, DIM(keys)); \
+	tbl_array_n(t, arr, keys, DIM(keys)); \
 } while (0)
 
 static const char *const port_head[] = {
@@ -935,10 +946,8 @@ print_rxqs(const json_t *rxqs)
 		"queue", "worker", "packets", "bytes", "cycles",
 	};
 	struct table t = TABLE(head);
-	size_t i;
 
-	for (i = 0; i < json_array_size(rxqs); i++)
-		tbl_keys(&t, json_array_get(rxqs, i), keys);
+	tbl_array(&t, rxqs, keys);
 	printf("\nrx queues:%s\n", t.n == 0 ? " none" : "");
 	if (t.n > 0)
 		tbl_print(&t, "  ");
@@ -1039,11 +1048,10 @@ print_macs(const json_t *r)
 	};
 	const json_t *macs = json_object_get(r, "macs");
 	struct table t = TABLE(head);
+	size_t n = json_array_size(macs);
 	char *aging;
-	size_t i, n = json_array_size(macs);
 
-	for (i = 0; i < n; i++)
-		tbl_keys(&t, json_array_get(macs, i), keys);
+	tbl_array(&t, macs, keys);
 	tbl_print(&t, "");
 	aging = json_text(json_object_get(r, "aging"));
 	printf("%zu %s, aging %s s\n", n, n == 1 ? "entry" : "entries", aging);
@@ -1060,12 +1068,9 @@ print_mbufs(const json_t *r)
 	static const char *const keys[] = {
 		"name", "size", "cache_size", "available", "in_use",
 	};
-	const json_t *pools = json_object_get(r, "pools");
 	struct table t = TABLE(head);
-	size_t i;
 
-	for (i = 0; i < json_array_size(pools); i++)
-		tbl_keys(&t, json_array_get(pools, i), keys);
+	tbl_array(&t, json_object_get(r, "pools"), keys);
 	tbl_print(&t, "");
 	tbl_free(&t);
 }

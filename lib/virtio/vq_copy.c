@@ -164,14 +164,12 @@ vq_tx_flat(struct vq *q, struct vq_tx *t, uint8_t *p, uint32_t len,
 {
 	uint32_t frame = len - q->hdr_len;
 	struct rte_mbuf *m = t->m;
-
-	uint16_t plain;
+	bool plain;
 
 	*zc = lend_ok(q, len, slot) && lend(q, t, p, len, slot, id, pos);
 	if (*zc)
 		return vq_tx_finish(q, t);
-	/* flags and gso_type, read once: both 0 asks for nothing */
-	memcpy(&plain, p, sizeof(plain));
+	plain = vq_tx_hdr_plain(q, p);
 	if (likely(frame <= rte_pktmbuf_tailroom(m))) {
 		/* a fresh mbuf: the frame fits in its one segment */
 		rte_memcpy(rte_pktmbuf_mtod(m, void *), p + q->hdr_len, frame);
@@ -182,7 +180,7 @@ vq_tx_flat(struct vq *q, struct vq_tx *t, uint8_t *p, uint32_t len,
 		q->stats.drops[VQ_DROP_NO_MBUF]++;
 		return VQ_TX_STOP;
 	}
-	if (likely(plain == 0))
+	if (likely(plain))
 		return VQ_TX_PACKET;
 	hdr_copy(q, t->hdr, p);
 	t->hgot = q->hdr_len;

@@ -383,9 +383,28 @@ vq_prefetch_buf(const struct vq *q, const uint8_t *p, uint32_t len,
 		__builtin_prefetch(p, 1, 3);
 		__builtin_prefetch(end, 1, 3);
 	} else {
-		rte_prefetch0(p);
+		/* an ignored header's line is never read (vq_tx_hdr_plain) */
+		rte_prefetch0(q->host_offloads != 0 ? p :
+			      p + RTE_MIN(len - 1, q->hdr_len));
 		rte_prefetch0(end);
 	}
+}
+
+/*
+ * Whether the transmit header at p asks for nothing. A guest that
+ * negotiated no transmit offload has nothing it may ask for, so its
+ * header is ignored and its line never read; otherwise flags and
+ * gso_type both 0 ask for nothing.
+ */
+static inline bool
+vq_tx_hdr_plain(const struct vq *q, const uint8_t *p)
+{
+	uint16_t flags_gso;
+
+	if (q->host_offloads == 0)
+		return true;
+	memcpy(&flags_gso, p, sizeof(flags_gso));
+	return flags_gso == 0;
 }
 
 /* A transmit batch's buffers: each between the header and the largest. */

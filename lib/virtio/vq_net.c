@@ -95,7 +95,8 @@ gso_rule(uint8_t gso, uint64_t *l3, uint32_t *l4)
 }
 
 /*
- * A guest's transmit header as mbuf offload requests. A request the guest
+ * A guest's transmit header as mbuf offload requests. A guest that
+ * negotiated no transmit offload has its header ignored. A request the guest
  * did not negotiate (CSUM, HOST_TSO4/6, HOST_ECN, HOST_UFO), or one that
  * does not match the frame, is -EINVAL: the packet is dropped as bad_hdr.
  */
@@ -108,7 +109,7 @@ vq_hdr_to_mbuf(struct vq *q, const struct virtio_net_hdr *h,
 	uint32_t ptype, l4 = 0;
 	uint64_t l3 = 0;
 
-	if (likely(h->flags == 0 && h->gso_type == VIRTIO_NET_HDR_GSO_NONE))
+	if (likely(vq_tx_hdr_plain(q, (const uint8_t *)h)))
 		return 0;
 	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
 		need |= VQ_HOST_CSUM;

@@ -2014,6 +2014,64 @@ tx_offloads_negotiated(bool packed)
 }
 BOTH(tx_offloads_negotiated)
 
+/*
+ * A guest that negotiated no transmit offload has its header ignored:
+ * requests that would be BAD_HDR with any offload negotiated (a checksum
+ * request pointing past the frame, GSO without a size or without
+ * NEEDS_CSUM, an unknown GSO type, ECN alone) go through as plain frames,
+ * with no offload flag, whether the header shares the frame's descriptor,
+ * has one of its own or the frame spans three, copied or lent.
+ */
+static void
+tx_hdr_ignored(bool packed)
+{
+	static const struct virtio_net_hdr h[] = {
+		{ .flags = NEEDS_CSUM, .csum_start = 60000, .csum_offset = 16 },
+		{ .gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1448 },
+		{ .flags = NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4 },
+		{ .flags = NEEDS_CSUM, .gso_type = 2, .gso_size = 100 },
+		{ .gso_type = VIRTIO_NET_HDR_GSO_ECN },
+	};
+	static const struct gd_shape s[] = {
+		{ .nsegs = 1 }, { .nsegs = 1, .hdr_apart = true }, { .nsegs = 3 },
+	};
+	static const uint32_t pay[] = { 100, 1400 };
+	uint32_t i, j, k, zc, len;
+	struct rte_mbuf *m;
+
+	for (zc = 0; zc < 2; zc++) {
+		struct fx f;
+
+		fx_open(&f, packed, V1, RING, zc);
+		for (i = 0; i < RTE_DIM(h); i++)
+			for (j = 0; j < RTE_DIM(s); j++)
+				for (k = 0; k < RTE_DIM(pay); k++) {
+					struct virtio_net_hdr_mrg_rxbuf mh = {
+						.hdr = h[i] };
+
+					len = mk_l4(frame_buf, false, true,
+						    pay[k], i + j + k);
+					tx_hdr(&f.q, &mh, frame_buf, len,
+					       &s[j]);
+					assert_int_equal(vq_dequeue_burst(
+						f.vq, &m, 1), 1);
+					assert_mbuf_bytes(m, frame_buf, len);
+					assert_int_equal(m->ol_flags &
+						(RTE_MBUF_F_TX_L4_MASK |
+						 RTE_MBUF_F_TX_TCP_SEG |
+						 RTE_MBUF_F_TX_UDP_SEG), 0);
+					rte_pktmbuf_free(m);
+					assert_int_equal(reap(&f), 1);
+				}
+		assert_int_equal(vq_stats(f.vq)->drops[VQ_DROP_BAD_HDR], 0);
+		assert_int_equal(vq_stats(f.vq)->packets,
+				 RTE_DIM(h) * RTE_DIM(s) * RTE_DIM(pay));
+		assert_int_equal(vq_stats(f.vq)->zc_packets > 0, zc);
+		fx_close(&f);
+	}
+}
+BOTH(tx_hdr_ignored)
+
 struct rxo {
 	bool v6, tcp;
 	uint32_t pay;
@@ -2943,6 +3001,7 @@ main(void)
 		TESTS(disabled_ring),
 		TESTS(tx_offloads),
 		TESTS(tx_offloads_negotiated),
+		TESTS(tx_hdr_ignored),
 		TESTS(rx_csum),
 		TESTS(rx_ip_csum),
 		TESTS(rx_tso),

@@ -128,7 +128,8 @@ lend(struct vq *q, struct vq_tx *t, uint8_t *p, uint32_t len, uint16_t slot,
 {
 	uint32_t frame = len - q->hdr_len;
 
-	hdr_copy(q, t->hdr, p);
+	if (q->host_offloads != 0)	/* else ignored: its line untouched */
+		hdr_copy(q, t->hdr, p);
 	t->hgot = q->hdr_len;
 	t->total = len;
 	rte_memcpy(rte_pktmbuf_mtod(t->m, void *), p + q->hdr_len,

@@ -87,6 +87,7 @@ struct vhu_mem_region {
 	size_t map_len;
 	int fd;
 	uint32_t refs;		/* ADD_MEM_REG of this very region */
+	bool leaving;		/* REM_MEM_REG came, other queue pairs hold it */
 };
 
 /* The memory table: regions sorted by guest physical address. */

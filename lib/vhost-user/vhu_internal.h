@@ -66,6 +66,17 @@ struct vhu_shared_obj {
 };
 #define VHU_MAX_SHARED_OBJECTS	64
 
+/*
+ * A region taken out of the table for a newer one over it while queue
+ * pairs still held it: their REM_MEM_REG for it are still to come.
+ */
+struct vhu_mem_gone {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t uva;
+	uint32_t refs;
+};
+
 struct vhu_dev {
 	char name[108];
 	enum vhu_mode mode;
@@ -105,6 +116,8 @@ struct vhu_dev {
 	struct vhu_net_config netcfg;
 	struct vhu_dp dp;
 	struct vhu_mem *mem;
+	struct vhu_mem_gone gone[VHU_MAX_MEM_SLOTS];
+	uint32_t ngone;
 	struct vhu_iotlb iotlb;
 	unsigned int nr_vrings;
 	struct vhu_vring *vrings;

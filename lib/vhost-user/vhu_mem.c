@@ -123,6 +123,7 @@ vhu_mem_map_region(struct vhu_mem_region *r,
 	r->hva = hva;
 	r->fd = fd;
 	r->refs = 1;
+	r->leaving = false;
 	return 0;
 }
 
@@ -153,21 +154,36 @@ ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
-/* Whether d overlaps any of n regions in guest or front-end space. */
+/* Whether d overlaps r in guest or front-end space. */
 static bool
-overlaps(const struct vhu_mem_region_desc *d, const struct vhu_mem_region *r,
-	 uint32_t n)
+overlaps_one(const struct vhu_mem_region_desc *d,
+	     const struct vhu_mem_region *r)
 {
+	return ranges_overlap(d->guest_phys_addr, d->memory_size, r->gpa,
+			      r->size) ||
+	       ranges_overlap(d->userspace_addr, d->memory_size, r->uva,
+			      r->size);
+}
+
+/*
+ * The regions of mem that d overlaps, counted into *n. Whether each of
+ * them is leaving: a queue pair removed it already, and d replaces it.
+ */
+static bool
+overlaps_leaving(const struct vhu_mem_region_desc *d,
+		 const struct vhu_mem *mem, uint32_t *n)
+{
+	bool leaving = true;
 	uint32_t i;
 
-	for (i = 0; i < n; i++) {
-		if (ranges_overlap(d->guest_phys_addr, d->memory_size,
-				   r[i].gpa, r[i].size) ||
-		    ranges_overlap(d->userspace_addr, d->memory_size,
-				   r[i].uva, r[i].size))
-			return true;
+	*n = 0;
+	for (i = 0; i < mem->nregions; i++) {
+		if (!overlaps_one(d, &mem->regions[i]))
+			continue;
+		(*n)++;
+		leaving = leaving && mem->regions[i].leaving;
 	}
-	return false;
+	return leaving;
 }
 
 /* Insert r into mem keeping the regions sorted by guest address. */
@@ -192,6 +208,49 @@ remove_at(struct vhu_mem *mem, uint32_t i)
 	memmove(&mem->regions[i], &mem->regions[i + 1],
 		(mem->nregions - i - 1) * sizeof(mem->regions[0]));
 	mem->nregions--;
+}
+
+/*
+ * Take the regions d overlaps out of the table for it. A multi-queue
+ * front-end that changes a region removes and adds it queue pair by
+ * queue pair: the first pair's new region arrives while the others still
+ * hold the old one. The old one goes now; the pairs' REM_MEM_REG for it
+ * still to come are counted in dev->gone.
+ */
+static void
+evict_leaving(struct vhu_dev *dev, const struct vhu_mem_region_desc *d)
+{
+	uint32_t i = dev->mem->nregions;
+
+	while (i-- > 0) {
+		struct vhu_mem_region *r = &dev->mem->regions[i];
+
+		if (!overlaps_one(d, r))
+			continue;
+		dev->gone[dev->ngone++] = (struct vhu_mem_gone){
+			.gpa = r->gpa, .size = r->size, .uva = r->uva,
+			.refs = r->refs };
+		remove_at(dev->mem, i);
+	}
+}
+
+/* A REM_MEM_REG for a region evict_leaving() took out already. */
+static bool
+gone_removed(struct vhu_dev *dev, const struct vhu_mem_region_desc *d)
+{
+	uint32_t i;
+
+	for (i = 0; i < dev->ngone; i++) {
+		struct vhu_mem_gone *g = &dev->gone[i];
+
+		if (g->gpa != d->guest_phys_addr || g->size != d->memory_size ||
+		    g->uva != d->userspace_addr)
+			continue;
+		if (--g->refs == 0)
+			dev->gone[i] = dev->gone[--dev->ngone];
+		return true;
+	}
+	return false;
 }
 
 const struct vhu_mem_region *
@@ -421,6 +480,7 @@ vhu_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
 	free(dev->mem);
 	dev->mem = mem;
 	dev->dp.mem = mem;
+	dev->ngone = 0;
 	res = mem_changed(dev, msg);
 	if (res != VHU_OK || !postcopy)
 		return res;
@@ -468,6 +528,7 @@ vhu_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 	struct vhu_mem_region_desc *d = &msg->payload.mem_reg.region;
 	struct vhu_mem_region r, *m;
 	enum vhu_result res;
+	uint32_t nover;
 	int rc;
 
 	if (mem_reg_ack(dev, msg, &res))
@@ -492,16 +553,20 @@ vhu_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 		d->userspace_addr = (uint64_t)(uintptr_t)m->hva;
 		return VHU_REPLY;
 	}
-	if (dev->mem->nregions >= VHU_MAX_MEM_SLOTS)
-		return vhu_violation(dev, msg, VHU_RULE_RESOURCE,
-				     "all %u memory slots are in use",
-				     VHU_MAX_MEM_SLOTS);
-	if (overlaps(d, dev->mem->regions, dev->mem->nregions))
+	if (!overlaps_leaving(d, dev->mem, &nover))
 		return vhu_violation(dev, msg, VHU_RULE_OVERLAP,
 				     "gpa 0x%llx size 0x%llx overlaps a "
 				     "mapped region",
 				     (unsigned long long)d->guest_phys_addr,
 				     (unsigned long long)d->memory_size);
+	if (dev->mem->nregions - nover >= VHU_MAX_MEM_SLOTS)
+		return vhu_violation(dev, msg, VHU_RULE_RESOURCE,
+				     "all %u memory slots are in use",
+				     VHU_MAX_MEM_SLOTS);
+	if (dev->ngone + nover > VHU_MAX_MEM_SLOTS)
+		return vhu_violation(dev, msg, VHU_RULE_RESOURCE,
+				     "%u replaced regions still await their "
+				     "removal", dev->ngone);
 	rc = vhu_mem_map_region(&r, d, msg->fds[0], false);
 	if (rc < 0)
 		return vhu_violation(dev, msg, VHU_RULE_REGION,
@@ -511,6 +576,8 @@ vhu_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 				     (unsigned long long)d->mmap_offset,
 				     strerror(-rc));
 	vhu_msg_take_fd(msg, 0);
+	if (nover > 0)
+		evict_leaving(dev, d);
 	m = insert_sorted(dev->mem, &r);
 	if (dev->postcopy_listening) {
 		if (vhu_postcopy_register(dev, m) < 0)
@@ -534,13 +601,17 @@ vhu_rem_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (mem_reg_ack(dev, msg, &res))
 		return res;
 	/* An fd here is tolerated for old front-ends, and only closed. */
+	if (gone_removed(dev, d))
+		return VHU_OK;
 	for (i = 0; i < dev->mem->nregions; i++) {
 		struct vhu_mem_region *r = &dev->mem->regions[i];
 
 		if (r->gpa == d->guest_phys_addr && r->size == d->memory_size &&
 		    r->uva == d->userspace_addr) {
-			if (--r->refs > 0)
+			if (--r->refs > 0) {
+				r->leaving = true;
 				return VHU_OK;
+			}
 			remove_at(dev->mem, i);
 			return mem_changed(dev, msg);
 		}

@@ -145,6 +145,7 @@ reset_session(struct vhu_dev *dev)
 	vhu_postcopy_reset(dev);
 	vhu_iotlb_reset(&dev->iotlb);
 	vhu_mem_free(dev->mem);
+	dev->ngone = 0;
 	dev->features = 0;
 	dev->proto = 0;
 	dev->features_set = false;

@@ -1139,6 +1139,113 @@ add_mem_reg_same_region_counted(void **state)
 	close(a.fd);
 }
 
+/* The first byte of guest memory at gpa, through the device's table. */
+static int
+byte_at(struct fe *fe, uint64_t gpa)
+{
+	const uint8_t *p = vhu_gpa_to_hva(fe_mem(fe), gpa, 1);
+
+	return p != NULL ? p[0] : -1;
+}
+
+/*
+ * A front-end with two queue pairs changes a region: each pair removes
+ * the old one and adds the new one, which lies over it (here: the same
+ * place, twice the size, another file). The first pair's new region
+ * replaces the old at once; the second pair's removal of the old one is
+ * counted and its add is the same region again. A region nobody left
+ * still refuses an overlap, and a third removal is a violation.
+ */
+static void
+add_mem_reg_replaced_per_queue_pair(void **state)
+{
+	struct fe *fe = mem_fe(VHU_BIT(VHU_PF_CONFIGURE_MEM_SLOTS));
+	struct fe_treg a = slot_region(0), c = slot_region(2), b = a, x;
+	uint8_t tag = 7;
+	unsigned int i;
+	int base;
+
+	(void)state;
+	b.size = 8192;
+	b.fd = fe_memfd_sized(b.size);
+	assert_int_equal(pwrite(b.fd, &tag, 1, 0), 1);
+	assert_int_equal(add_reg(fe, &a), 0);
+	assert_int_equal(add_reg(fe, &c), 0);
+	assert_int_equal(add_reg(fe, &a), 0);
+	assert_int_equal(add_reg(fe, &c), 0);
+
+	/* the first pair */
+	assert_int_equal(rem_reg(fe, &a), 0);
+	assert_int_equal(byte_at(fe, a.gpa), 0);	/* a, still held */
+	assert_int_equal(add_reg(fe, &b), 0);
+	assert_true(vhu_dev_connected(fe->dev));
+	assert_int_equal(fe_mem(fe)->nregions, 2);
+	assert_int_equal(byte_at(fe, a.gpa), tag);	/* b now */
+	assert_int_equal(count_maps_of(a.fd), 0);
+	/* the second pair */
+	assert_int_equal(rem_reg(fe, &a), 0);
+	assert_int_equal(add_reg(fe, &b), 0);
+	assert_true(vhu_dev_connected(fe->dev));
+	assert_int_equal(fe_mem(fe)->nregions, 2);
+	assert_int_equal(count_maps_of(b.fd), 1);
+	assert_int_equal(byte_at(fe, c.gpa), 2);
+	/* b is held twice: one removal leaves it mapped */
+	assert_int_equal(rem_reg(fe, &b), 0);
+	assert_int_equal(byte_at(fe, a.gpa), tag);
+	assert_int_equal(add_reg(fe, &b), 0);
+	/* nobody holds a any more; closing drops b, c and the socket */
+	base = fe_count_fds();
+	assert_int_equal(rem_reg(fe, &a), -1);
+	assert_closed_for(fe, VHU_RULE_REGION, base - 3);
+	fe_free(fe);
+
+	/* Over a leaving region and one still held: refused. */
+	fe = mem_fe(VHU_BIT(VHU_PF_CONFIGURE_MEM_SLOTS));
+	assert_int_equal(add_reg(fe, &a), 0);
+	assert_int_equal(add_reg(fe, &a), 0);
+	assert_int_equal(add_reg(fe, &c), 0);
+	assert_int_equal(rem_reg(fe, &a), 0);
+	x = b;
+	x.size = c.gpa + c.size - a.gpa;
+	x.uva = FAKE_UVA + 64 * MIB;
+	x.fd = fe_memfd_sized(x.size);
+	base = fe_count_fds();	/* a, c and the socket go */
+	assert_int_equal(add_reg(fe, &x), -1);
+	assert_closed_for(fe, VHU_RULE_OVERLAP, base - 3);
+	fe_free(fe);
+
+	/*
+	 * A front-end that replaces regions and never sends the other
+	 * pairs' removals: the regions awaiting them are bounded.
+	 */
+	fe = mem_fe(VHU_BIT(VHU_PF_CONFIGURE_MEM_SLOTS));
+	for (i = 0; i <= VHU_MAX_MEM_SLOTS; i++) {
+		struct fe_treg ai = a, bi = b;
+
+		ai.gpa += i * 64 * KIB;
+		ai.uva += i * 64 * KIB;
+		bi.gpa = ai.gpa;
+		bi.uva = ai.uva;
+		assert_int_equal(add_reg(fe, &ai), 0);
+		assert_int_equal(add_reg(fe, &ai), 0);
+		assert_int_equal(rem_reg(fe, &ai), 0);
+		if (i == VHU_MAX_MEM_SLOTS)
+			break;
+		assert_int_equal(add_reg(fe, &bi), 0);
+		assert_int_equal(rem_reg(fe, &bi), 0);
+	}
+	assert_int_equal(fe_mem(fe)->nregions, 1);	/* the last a, leaving */
+	b.gpa = fe_mem(fe)->regions[0].gpa;
+	b.uva = fe_mem(fe)->regions[0].uva;
+	assert_int_equal(add_reg(fe, &b), -1);
+	assert_closed_for(fe, VHU_RULE_RESOURCE, -1);
+	fe_free(fe);
+	close(a.fd);
+	close(b.fd);
+	close(c.fd);
+	close(x.fd);
+}
+
 /* ADD_MEM_REG overlapping a mapped region, in either address space. */
 static void
 add_mem_reg_overlap(void **state)
@@ -1482,6 +1589,7 @@ main(void)
 		cmocka_unit_test(rem_mem_reg_with_fd_closed),
 		cmocka_unit_test(rem_unknown_region),
 		cmocka_unit_test(add_mem_reg_overlap),
+		cmocka_unit_test(add_mem_reg_replaced_per_queue_pair),
 		cmocka_unit_test(add_mem_reg_bad_region),
 		cmocka_unit_test(mem_slots_need_feature),
 		cmocka_unit_test(set_mem_table_replaces_added),

@@ -234,6 +234,15 @@ evict_leaving(struct vhu_dev *dev, const struct vhu_mem_region_desc *d)
 	}
 }
 
+/* Whether REM_MEM_REG's d names the region at gpa, of size, at uva. */
+static bool
+rem_names(const struct vhu_mem_region_desc *d, uint64_t gpa, uint64_t size,
+	  uint64_t uva)
+{
+	return d->guest_phys_addr == gpa && d->memory_size == size &&
+	       d->userspace_addr == uva;
+}
+
 /* A REM_MEM_REG for a region evict_leaving() took out already. */
 static bool
 gone_removed(struct vhu_dev *dev, const struct vhu_mem_region_desc *d)
@@ -243,8 +252,7 @@ gone_removed(struct vhu_dev *dev, const struct vhu_mem_region_desc *d)
 	for (i = 0; i < dev->ngone; i++) {
 		struct vhu_mem_gone *g = &dev->gone[i];
 
-		if (g->gpa != d->guest_phys_addr || g->size != d->memory_size ||
-		    g->uva != d->userspace_addr)
+		if (!rem_names(d, g->gpa, g->size, g->uva))
 			continue;
 		if (--g->refs == 0)
 			dev->gone[i] = dev->gone[--dev->ngone];
@@ -606,8 +614,7 @@ vhu_rem_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 	for (i = 0; i < dev->mem->nregions; i++) {
 		struct vhu_mem_region *r = &dev->mem->regions[i];
 
-		if (r->gpa == d->guest_phys_addr && r->size == d->memory_size &&
-		    r->uva == d->userspace_addr) {
+		if (rem_names(d, r->gpa, r->size, r->uva)) {
 			if (--r->refs > 0) {
 				r->leaving = true;
 				return VHU_OK;

@@ -128,7 +128,7 @@ lend(struct vq *q, struct vq_tx *t, uint8_t *p, uint32_t len, uint16_t slot,
 {
 	uint32_t frame = len - q->hdr_len;
 
-	if (q->host_offloads != 0)	/* else ignored: its line untouched */
+	if (!vq_tx_hdr_ignored(q))
 		hdr_copy(q, t->hdr, p);
 	t->hgot = q->hdr_len;
 	t->total = len;

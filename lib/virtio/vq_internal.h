@@ -368,6 +368,16 @@ vq_rx_one(struct vq *q, struct rte_mbuf *m, void *arg, vq_rx_fill_fn fill,
 #define VQ_BATCH		4
 
 /*
+ * Whether the guest's transmit headers are ignored: it negotiated no
+ * transmit offload, so a header can ask for nothing and is never read.
+ */
+static inline bool
+vq_tx_hdr_ignored(const struct vq *q)
+{
+	return q->host_offloads == 0;
+}
+
+/*
  * Prefetch the start of a guest buffer of len bytes a batch will touch:
  * the header and the first 64 bytes of the frame behind it, which often
  * begin on the next line (never past the buffer's end). Owned when we
@@ -383,25 +393,22 @@ vq_prefetch_buf(const struct vq *q, const uint8_t *p, uint32_t len,
 		__builtin_prefetch(p, 1, 3);
 		__builtin_prefetch(end, 1, 3);
 	} else {
-		/* an ignored header's line is never read (vq_tx_hdr_plain) */
-		rte_prefetch0(q->host_offloads != 0 ? p :
-			      p + RTE_MIN(len - 1, q->hdr_len));
+		rte_prefetch0(vq_tx_hdr_ignored(q) ?
+			      p + RTE_MIN(len - 1, q->hdr_len) : p);
 		rte_prefetch0(end);
 	}
 }
 
 /*
- * Whether the transmit header at p asks for nothing. A guest that
- * negotiated no transmit offload has nothing it may ask for, so its
- * header is ignored and its line never read; otherwise flags and
- * gso_type both 0 ask for nothing.
+ * Whether the transmit header at p asks for nothing: it is ignored, or
+ * its flags and gso_type are both 0.
  */
 static inline bool
 vq_tx_hdr_plain(const struct vq *q, const uint8_t *p)
 {
 	uint16_t flags_gso;
 
-	if (q->host_offloads == 0)
+	if (vq_tx_hdr_ignored(q))
 		return true;
 	memcpy(&flags_gso, p, sizeof(flags_gso));
 	return flags_gso == 0;

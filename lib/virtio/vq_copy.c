@@ -138,8 +138,11 @@ lend(struct vq *q, struct vq_tx *t, uint8_t *p, uint32_t len, uint16_t slot,
 	t->m->pkt_len = q->zc_hdr_len;
 	if (vq_zc_attach(q, t->m, p + q->hdr_len + q->zc_hdr_len,
 			 frame - q->zc_hdr_len, slot, id, pos) == NULL) {
+		/* copied instead, from the start of the buffer */
 		t->m->data_len = 0;
 		t->m->pkt_len = 0;
+		t->hgot = 0;
+		t->total = 0;
 		return false;
 	}
 	return true;

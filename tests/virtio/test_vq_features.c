@@ -2889,6 +2889,15 @@ stats_no_mbuf(bool packed)
 		assert_mbuf_frame(pkts[i], 1000, 30 + i);
 	rte_pktmbuf_free_bulk(pkts, 8);
 	assert_int_equal(reap(&f), 8);
+	/* One at a time, no mbuf to lend with: copied as if never lent. */
+	assert_int_equal(rte_pktmbuf_alloc_bulk(mp, hold, 9), 0);
+	tx_frame(&f.q, 1000, 50, &one);
+	assert_int_equal(vq_dequeue_burst(f.vq, pkts, 1), 1);
+	assert_int_equal(st->copy_packets, 7);
+	assert_mbuf_frame(pkts[0], 1000, 50);
+	rte_pktmbuf_free(pkts[0]);
+	rte_pktmbuf_free_bulk(hold, 9);
+	assert_int_equal(reap(&f), 1);
 	fx_close(&f);
 	assert_int_equal(rte_mempool_avail_count(mp), 10);
 	rte_mempool_free(mp);

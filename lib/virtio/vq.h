@@ -5,11 +5,13 @@
  * One struct vq per virtqueue, driven by the single worker that owns it:
  *	vq_dequeue_burst()	what the guest transmitted -> mbufs
  *	vq_enqueue_burst()	mbufs -> the guest's receive buffers
- * Split and packed rings, batched, with zero-copy dequeue: a buffer that
- * is one descriptor is attached to an mbuf instead of copied (its first
- * bytes, the headers, are still copied so the guest cannot change them
- * under a forwarding decision), and its used entry goes back to the guest
- * when the last reference to the mbuf is freed, on any lcore.
+ * Split and packed rings, batched, with zero-copy dequeue of two kinds
+ * (the headers are copied either way, so the guest cannot change them
+ * under a forwarding decision): a frame that fits one mbuf may be
+ * borrowed for the caller's poll (vq_borrow_burst()); a bigger one that
+ * is one descriptor is attached to an mbuf, and its used entry goes back
+ * to the guest when the last reference to the mbuf is freed, on any
+ * lcore.
  *
  * A queue is created by the control thread once its ring has started
  * (lib/vhost-user's vring_state callback) and published to the worker;
@@ -81,6 +83,41 @@ void vq_free(struct vq *q);
 /* Guest transmit ring -> up to n mbufs; returns how many. */
 uint16_t vq_dequeue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
 /*
+ * As vq_dequeue_burst(), but a frame may be borrowed instead of copied
+ * (per-port zero_copy): its mbuf holds the frame's first VQ_BORROW_HEAD
+ * bytes, copied (so the guest cannot change what a forwarding decision
+ * read), and pkt_len counts the rest, which stays in the guest's buffer
+ * (vq_borrowed() tells). Only vq_enqueue_burst() reads such an mbuf
+ * whole; anything else that reads past the copied bytes calls
+ * vq_unborrow() first. The guest gets the burst's buffers back at the
+ * next vq_reap() on this queue (or vq_dequeue_burst(); not at the next
+ * vq_borrow_burst()): before it, on this lcore, every borrowed mbuf must
+ * have been delivered, made whole or freed.
+ */
+uint16_t vq_borrow_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
+
+/* Bytes of a borrowed frame copied into its mbuf; smaller frames are
+ * copied whole. */
+#define VQ_BORROW_HEAD		64
+#define VQ_BORROW_MIN		256
+
+/* The ol_flags bit of a borrowed frame; 0 until the first queue exists. */
+extern uint64_t vq_borrow_flag;
+
+static inline bool
+vq_borrowed(const struct rte_mbuf *m)
+{
+	return (m->ol_flags & vq_borrow_flag) != 0;
+}
+
+/*
+ * Copy the rest of a borrowed frame into its mbuf (it always fits), so
+ * that it is an ordinary one-segment mbuf: before reading past its
+ * first VQ_BORROW_HEAD bytes, copying it or handing it to a port. A frame
+ * shared by several references may be made whole by any of them.
+ */
+void vq_unborrow(struct rte_mbuf *m);
+/*
  * Copy up to n mbufs into the guest's receive ring. Returns how many were
  * taken from the front of pkts: delivered, or dropped for a fault of
  * their own (too big, an offload that cannot be met; counted in the
@@ -88,7 +125,8 @@ uint16_t vq_dequeue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
  * first segments delivered; counted as no_buffer). The rest found no
  * room in the guest's ring or a broken queue (counted as no_buffer or
  * broken); they may be offered again. The caller keeps ownership of every
- * mbuf and frees them all.
+ * mbuf and frees them all. Borrowed mbufs are read whole (a path that
+ * cannot copy from the sender's buffer makes them whole first).
  */
 uint16_t vq_enqueue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
 /* Return freed zero-copy buffers to the guest now (the worker, idle). */

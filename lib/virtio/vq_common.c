@@ -16,6 +16,34 @@
 #define VQ_ZC_MIN_LEN_DEFAULT	512
 #define VQ_ZC_HDR_LEN_DEFAULT	128
 
+uint64_t vq_borrow_flag;
+int vq_borrow_off = -1;
+
+/* The mbuf flag and field of borrowed frames: false if none was had. */
+static bool
+borrow_register(void)
+{
+	static const struct rte_mbuf_dynfield field = {
+		.name = "vuswitch_vq_borrow_rest",
+		.size = sizeof(uint8_t *),
+		.align = __alignof__(uint8_t *),
+	};
+	static const struct rte_mbuf_dynflag flag = {
+		.name = "vuswitch_vq_borrowed",
+	};
+	int off, bit;
+
+	if (vq_borrow_flag != 0)
+		return true;
+	off = rte_mbuf_dynfield_register(&field);
+	bit = rte_mbuf_dynflag_register(&flag);
+	if (off < 0 || bit < 0)
+		return false;
+	vq_borrow_off = off;
+	vq_borrow_flag = RTE_BIT64(bit);
+	return true;
+}
+
 #define VQ_X_NAME(name, counter, text) [VQ_DROP_##name] = counter,
 static const char *const drop_names[VQ_DROP_MAX] = {
 	VQ_DROP_REASONS(VQ_X_NAME)
@@ -194,6 +222,7 @@ vq_create(struct vhu_vring *vr, const struct vq_params *p)
 			VQ_ZC_HDR_LEN_DEFAULT;
 	q->zc_max_held = p->zc_max_held != 0 ? p->zc_max_held : q->size / 2;
 	q->zc_on = p->zero_copy && q->zc_min_len > q->zc_hdr_len;
+	q->borrow_on = p->zero_copy && borrow_register();
 	snprintf(name, sizeof(name), "vqzc%u",
 		 __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
 	q->zc = zc_create(q->size, p->owner_lcore, name);
@@ -290,6 +319,17 @@ vq_dequeue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 		n = VQ_BURST_MAX;
 	return q->packed ? vq_packed_dequeue(q, pkts, n) :
 			   vq_split_dequeue(q, pkts, n);
+}
+
+uint16_t
+vq_borrow_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t out;
+
+	q->borrowing = q->borrow_on;
+	out = vq_dequeue_burst(q, pkts, n);
+	q->borrowing = false;
+	return out;
 }
 
 uint16_t

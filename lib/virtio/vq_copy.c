@@ -148,18 +148,39 @@ lend(struct vq *q, struct vq_tx *t, uint8_t *p, uint32_t len, uint16_t slot,
 	return true;
 }
 
-bool
+/*
+ * Whether the frame of a one-descriptor buffer at p of len bytes (more
+ * than the header) may be borrowed into the fresh mbuf m: in a borrowing
+ * burst, big enough, fitting m, with a header that asks for nothing.
+ */
+static inline bool
+borrow_ok(const struct vq *q, const struct rte_mbuf *m, const uint8_t *p,
+	  uint32_t len)
+{
+	uint32_t frame = len - q->hdr_len;
+
+	return q->borrowing && frame >= VQ_BORROW_MIN &&
+	       frame <= rte_pktmbuf_tailroom(m) && vq_tx_hdr_plain(q, p);
+}
+
+enum vq_tx_zc
 vq_tx_lend(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t len,
 	   uint16_t slot, uint16_t id, uint16_t pos)
 {
+	bool lend_now = lend_ok(q, len, slot);
 	uint8_t *p;
 
-	if (!lend_ok(q, len, slot))
-		return false;
+	if (!lend_now && (!q->borrowing || len <= q->hdr_len))
+		return VQ_ZC_NO;
 	p = vhu_dp_translate(q->dp, addr, len, VHU_ACCESS_RO);
 	if (p == NULL)
-		return false;	/* the copy path sorts it out */
-	return lend(q, t, p, len, slot, id, pos);
+		return VQ_ZC_NO;	/* the copy path sorts it out */
+	if (lend_now && lend(q, t, p, len, slot, id, pos))
+		return VQ_ZC_LENT;
+	if (!borrow_ok(q, t->m, p, len))
+		return VQ_ZC_NO;
+	vq_borrow(t->m, p + q->hdr_len, len - q->hdr_len);
+	return VQ_ZC_BORROWED;
 }
 
 enum vq_tx_result
@@ -176,6 +197,10 @@ vq_tx_flat(struct vq *q, struct vq_tx *t, uint8_t *p, uint32_t len,
 	plain = vq_tx_hdr_plain(q, p);
 	if (likely(frame <= rte_pktmbuf_tailroom(m))) {
 		/* a fresh mbuf: the frame fits in its one segment */
+		if (borrow_ok(q, m, p, len)) {
+			vq_borrow(m, p + q->hdr_len, frame);
+			return VQ_TX_PACKET;
+		}
 		rte_memcpy(rte_pktmbuf_mtod(m, void *), p + q->hdr_len, frame);
 		m->data_len = (uint16_t)frame;
 		m->pkt_len = frame;
@@ -210,6 +235,17 @@ vq_tx_finish(struct vq *q, struct vq_tx *t)
 		return VQ_TX_DROPPED;
 	}
 	return VQ_TX_PACKET;
+}
+
+void
+vq_unborrow(struct rte_mbuf *m)
+{
+	uint32_t rest = m->pkt_len - m->data_len;
+
+	rte_memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->data_len),
+		   *vq_borrow_tail(m), rest);
+	m->data_len += (uint16_t)rest;
+	m->ol_flags &= ~vq_borrow_flag;
 }
 
 static void
@@ -346,7 +382,7 @@ vq_rx_flat(struct vq *q, const struct rte_mbuf *m, uint8_t *p, uint64_t addr)
 	uint8_t *dst = p + q->hdr_len;
 	uint32_t left = m->pkt_len;
 
-	if (likely(m->ol_flags == 0)) {
+	if (likely((m->ol_flags & ~vq_borrow_flag) == 0)) {
 		hdr_write_plain(q, p);
 	} else {
 		struct virtio_net_hdr_mrg_rxbuf hdr = { .num_buffers = 1 };
@@ -364,6 +400,8 @@ vq_rx_flat(struct vq *q, const struct rte_mbuf *m, uint8_t *p, uint64_t addr)
 		left -= k;
 		seg = seg->next;
 	} while (unlikely(seg != NULL && left > 0));
+	if (vq_borrowed(m))	/* the rest, from the sender's buffer */
+		rte_memcpy(dst, *vq_borrow_tail(m), left);
 	vq_log_write(q, addr, p, n);
 	return n;
 }

@@ -16,6 +16,7 @@
 
 #include <rte_branch_prediction.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_ring.h>
 
 #include "vq.h"
@@ -105,6 +106,8 @@ struct vq {
 	uint32_t zc_min_len;
 	uint16_t zc_hdr_len;
 	struct vq_zc *zc;
+	bool borrow_on;		/* frames may be borrowed (zero_copy) */
+	bool borrowing;		/* inside vq_borrow_burst() */
 	struct vq_pend *pend;	/* in-order zero-copy: by sequence */
 	uint16_t pend_head;	/* oldest entry not yet written used */
 	uint16_t seq;		/* packed: buffers taken, modulo the size */
@@ -236,9 +239,17 @@ vq_tx_begin(struct vq_tx *t, struct rte_mbuf *m)
 /* One validated readable descriptor of a transmit chain. */
 enum vq_walk vq_tx_desc(struct vq *q, struct vq_tx *t, uint64_t addr,
 			uint32_t len, uint16_t flags);
-/* Lend a one-descriptor buffer to t->m instead of copying it. */
-bool vq_tx_lend(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t len,
-		uint16_t slot, uint16_t id, uint16_t pos);
+/* How a one-descriptor buffer was taken without a copy. */
+enum vq_tx_zc {
+	VQ_ZC_NO,		/* it was not: copy it */
+	VQ_ZC_LENT,		/* returned when t->m is freed */
+	VQ_ZC_BORROWED,		/* t->m is the packet (vq_borrow_burst()) */
+};
+
+/* Lend or borrow a one-descriptor buffer to t->m instead of copying it. */
+enum vq_tx_zc vq_tx_lend(struct vq *q, struct vq_tx *t, uint64_t addr,
+			 uint32_t len, uint16_t slot, uint16_t id,
+			 uint16_t pos);
 enum vq_tx_result vq_tx_finish(struct vq *q, struct vq_tx *t);
 /*
  * The batch path: a one-descriptor readable buffer already translated to
@@ -271,7 +282,7 @@ vq_tx_count(struct vq *q, struct vq_tx_sum *sum, struct rte_mbuf *m,
 		vq_recycle(m);	/* a lent buffer returns here */
 		return false;
 	}
-	sum->zc += zc;
+	sum->zc += zc || vq_borrowed(m);
 	sum->packets++;
 	sum->bytes += m->pkt_len;
 	return true;
@@ -362,6 +373,29 @@ vq_rx_one(struct vq *q, struct rte_mbuf *m, void *arg, vq_rx_fill_fn fill,
 	q->stats.packets++;
 	q->stats.bytes += m->pkt_len;
 	return VQ_RX_DONE;
+}
+
+/* Where a borrowed frame's rest is: the mbuf field vq_create() registers. */
+extern int vq_borrow_off;
+
+static inline uint8_t **
+vq_borrow_tail(const struct rte_mbuf *m)
+{
+	return RTE_MBUF_DYNFIELD(m, vq_borrow_off, uint8_t **);
+}
+
+/*
+ * Borrow the frame of len bytes at p (the buffer's, after its header)
+ * into a fresh mbuf it fits: its head is copied, the rest stays.
+ */
+static inline void
+vq_borrow(struct rte_mbuf *m, uint8_t *p, uint32_t len)
+{
+	rte_memcpy(rte_pktmbuf_mtod(m, void *), p, VQ_BORROW_HEAD);
+	m->data_len = VQ_BORROW_HEAD;
+	m->pkt_len = len;
+	m->ol_flags |= vq_borrow_flag;
+	*vq_borrow_tail(m) = p + VQ_BORROW_HEAD;
 }
 
 /* Batches: buffers read a cache line (four packed descriptors) at once. */
@@ -503,6 +537,8 @@ vq_enqueue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t n,
 			taken += k;
 			continue;
 		}
+		if (vq_borrowed(pkts[i]))
+			vq_unborrow(pkts[i]);	/* the slow paths read it whole */
 		r = likely(vq_rx_plain(pkts[i])) ? one(q, pkts[i], arg) :
 			vq_rx_deliver(q, pkts[i], one, arg);
 		if (unlikely(r >= VQ_RX_FULL)) {

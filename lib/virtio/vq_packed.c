@@ -386,10 +386,19 @@ tx_one(struct vq *q, struct vq_tx *t, uint16_t *ndesc, uint16_t *id,
 	while ((r = chain_next(q, &c, &addr, &len, &flags, first)) > 0) {
 		first = false;
 		if (c.done && !c.indirect && c.ndesc == 1 &&
-		    (flags & VRING_DESC_F_WRITE) == 0 &&
-		    vq_tx_lend(q, t, addr, len, c.id, c.id, seq)) {
-			*zc = true;
-			break;
+		    (flags & VRING_DESC_F_WRITE) == 0) {
+			enum vq_tx_zc how = vq_tx_lend(q, t, addr, len, c.id,
+						       c.id, seq);
+
+			if (how == VQ_ZC_LENT) {
+				*zc = true;
+				break;
+			}
+			if (how == VQ_ZC_BORROWED) {
+				*ndesc = 1;
+				*id = c.id;
+				return VQ_TX_PACKET;
+			}
 		}
 		w = vq_tx_desc(q, t, addr, len, flags);
 		if (w != VQ_OK)
@@ -514,7 +523,8 @@ vq_packed_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 done:
 	if (q->pend != NULL)
 		flush_in_order(q, q->seq);
-	publish_tx(q);
+	if (!q->borrowing)	/* else at vq_reap(), when they are done */
+		publish_tx(q);
 	return out;
 }
 

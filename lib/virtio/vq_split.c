@@ -280,10 +280,16 @@ tx_one(struct vq *q, uint16_t head, uint16_t pos, struct vq_tx *t, bool *zc)
 		enum vq_walk w;
 
 		if (c.done && !c.indirect && t->total == 0 &&
-		    (flags & VRING_DESC_F_WRITE) == 0 &&
-		    vq_tx_lend(q, t, addr, len, head, head, pos)) {
-			*zc = true;
-			break;
+		    (flags & VRING_DESC_F_WRITE) == 0) {
+			enum vq_tx_zc how = vq_tx_lend(q, t, addr, len, head,
+						       head, pos);
+
+			if (how == VQ_ZC_BORROWED)
+				return VQ_TX_PACKET;
+			if (how == VQ_ZC_LENT) {
+				*zc = true;
+				break;
+			}
 		}
 		w = vq_tx_desc(q, t, addr, len, flags);
 		if (w != VQ_OK)
@@ -424,7 +430,8 @@ vq_split_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 done:
 	if (q->pend != NULL)
 		flush_in_order(q);
-	publish(q);
+	if (!q->borrowing)	/* else at vq_reap(), when they are done */
+		publish(q);
 	return out;
 }
 

@@ -79,6 +79,8 @@ retag(struct rte_mempool *mp, struct rte_mbuf *m, bool tag, uint16_t vid,
 	struct rte_mbuf *c = m;
 
 	if (shared || !RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) > 1) {
+		if (vq_borrowed(m))
+			vq_unborrow(m);	/* the copy reads it whole */
 		c = rte_pktmbuf_copy(m, mp, 0, UINT32_MAX);
 		if (c == NULL)
 			return NULL;
@@ -383,6 +385,8 @@ tx_ethdev(struct sw_worker *w, const struct sw_pdp *d,
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 
+		if (vq_borrowed(m))
+			vq_unborrow(m);	/* the port reads it after we return */
 		if (unlikely(m->ol_flags & RTE_MBUF_F_TX_OFFLOAD_MASK)) {
 			m = eth_offloads(w, d, m);
 			if (m == NULL)
@@ -454,6 +458,18 @@ tx_vhost(struct sw_worker *w, const struct sw_pdp *d,
 	free_burst(pkts, n);
 }
 
+/* Copy an output burst for capture: borrowed frames are made whole. */
+static void
+capture_tx(const struct sw_pdp *d, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t i;
+
+	for (i = 0; i < n; i++)
+		if (vq_borrowed(pkts[i]))
+			vq_unborrow(pkts[i]);
+	sw_capture_copy(d->cap, pkts, n, SW_CAP_TX);
+}
+
 /* Send everything buffered this burst, one burst per output port. */
 static void
 flush(struct sw_worker *w, const struct sw_plan *pl)
@@ -467,7 +483,7 @@ flush(struct sw_worker *w, const struct sw_plan *pl)
 
 		b->n = 0;
 		if (unlikely(d->cap_dir & SW_CAP_TX))
-			sw_capture_copy(d->cap, b->pkts, n, SW_CAP_TX);
+			capture_tx(d, b->pkts, n);
 		if (d->type == SW_PORT_ETHDEV)
 			tx_ethdev(w, d, b->pkts, n);
 		else
@@ -477,11 +493,14 @@ flush(struct sw_worker *w, const struct sw_plan *pl)
 }
 
 /*
- * Poll one queue and forward what it gave. *now is the time stamp the
- * poll's cycles count from (the previous busy poll's end, or the
- * iteration's start); a busy poll moves it to its own end, so each busy
- * poll reads the clock once. An empty poll's few cycles go to the next
- * busy poll.
+ * Poll one queue and forward what it gave. A vhost-user queue lends its
+ * frames for the poll (vq_borrow_burst(), unless the port is captured on
+ * receive): they are all delivered, made whole or freed by flush(), and
+ * vq_reap() then hands the guest its buffers back. *now is the time
+ * stamp the poll's cycles count from (the previous busy poll's end, or
+ * the iteration's start); a busy poll moves it to its own end, so each
+ * busy poll reads the clock once. An empty poll's few cycles go to the
+ * next busy poll.
  */
 static uint16_t
 poll_one(struct sw_worker *w, const struct sw_plan *pl,
@@ -490,6 +509,7 @@ poll_one(struct sw_worker *w, const struct sw_plan *pl,
 	const struct sw_pdp *in = poll->p;
 	struct sw_rxq_stats *rs = &in->rxq[poll->q];
 	struct rte_mbuf *pkts[SW_BURST];
+	struct vq *vq = NULL;
 	uint64_t t, bytes = 0;
 	uint16_t n, i;
 
@@ -498,9 +518,12 @@ poll_one(struct sw_worker *w, const struct sw_plan *pl,
 		for (i = 0; i < n; i++)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	} else {
-		n = vq_dequeue_burst(in->rx[poll->q], pkts, SW_BURST);
+		vq = in->rx[poll->q];
+		n = likely(!(in->cap_dir & SW_CAP_RX)) ?
+			vq_borrow_burst(vq, pkts, SW_BURST) :
+			vq_dequeue_burst(vq, pkts, SW_BURST);
 		if (n == 0)
-			vq_reap(in->rx[poll->q]);
+			vq_reap(vq);
 	}
 	if (n == 0)
 		return 0;
@@ -510,6 +533,8 @@ poll_one(struct sw_worker *w, const struct sw_plan *pl,
 		sw_capture_copy(in->cap, pkts, n, SW_CAP_RX);
 	forward(w, pl, in, pkts, n);
 	flush(w, pl);
+	if (vq != NULL)
+		vq_reap(vq);
 	in->ws[w->id].rx_packets += n;
 	in->ws[w->id].rx_bytes += bytes;
 	rs->packets += n;

@@ -733,27 +733,39 @@ def sigterm_during_traffic(tmp):
     # the closed socket when it stops its ports.)
 
 
+# The payload of raw frame i (after its ethertype and index), len bytes.
+RAW_PAYLOAD = r"""
+def payload(i, n):
+    return bytes((i * 7 + k) & 0xff for k in range(n))
+"""
+
 # Sends raw Ethernet frames (ethertype 0x88b5, local experimental) from
-# an interface: argv IFNAME DST-MAC COUNT VLAN (0: untagged).
-RAW_SENDER = r"""
+# an interface: argv IFNAME DST-MAC COUNT VLAN (0: untagged) [LEN, the
+# untagged length, 60 unless given].
+RAW_SENDER = RAW_PAYLOAD + r"""
 import socket, struct, sys
 ifname, n, vid = sys.argv[1], int(sys.argv[3]), int(sys.argv[4])
+size = int(sys.argv[5]) if len(sys.argv) > 5 else 60
 dst = bytes.fromhex(sys.argv[2].replace(":", ""))
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((ifname, 0))
 src = s.getsockname()[4]
 tag = struct.pack("!HH", 0x8100, vid) if vid else b""
 for i in range(n):
-    f = dst + src + tag + struct.pack("!HI", 0x88b5, i)
-    s.send(f.ljust(60 + len(tag), b"\0"))
+    s.send(dst + src + tag + struct.pack("!HI", 0x88b5, i) +
+           payload(i, size - 18))
 """
 
 # Counts the frames from a source MAC arriving on an interface and the
 # VLANs they came in (the kernel moves the tag to auxiliary data): argv
-# IFNAME SRC-MAC COUNT TIMEOUT; prints "ready", then a JSON summary.
-RAW_RECEIVER = r"""
+# IFNAME SRC-MAC COUNT TIMEOUT [LEN]; prints "ready", then a JSON
+# summary. Given LEN, it also counts as "bad" the frames that are not
+# RAW_SENDER's of that length byte for byte (MACs aside).
+RAW_RECEIVER = RAW_PAYLOAD + r"""
 import json, socket, struct, sys, time
 ifname, n, timeout = sys.argv[1], int(sys.argv[3]), float(sys.argv[4])
+size = int(sys.argv[5]) if len(sys.argv) > 5 else None
+bad = 0
 src = bytes.fromhex(sys.argv[2].replace(":", ""))
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 s.bind((ifname, 0))
@@ -775,11 +787,19 @@ while len(vids) < n and time.monotonic() < end:
             st, _, _, _, _, tci, _ = struct.unpack("IIIHHHH", d[:20])
             if st & 0x10:       # TP_STATUS_VLAN_VALID
                 vid = tci & 0xfff
-    if vid is None and data[12:14] == b"\x81\x00":
-        vid = struct.unpack("!H", data[14:16])[0] & 0xfff
+    if data[12:14] == b"\x81\x00":
+        if vid is None:
+            vid = struct.unpack("!H", data[14:16])[0] & 0xfff
+        data = data[:12] + data[16:]
     vids.append(vid)
-print(json.dumps({"frames": len(vids),
-                  "vids": sorted({str(v) for v in vids})}), flush=True)
+    if size is not None:
+        i = struct.unpack_from("!I", data, 14)[0]
+        bad += len(data) != size or data[12:14] != b"\x88\xb5" or \
+            data[18:] != payload(i, size - 18)
+summary = {"frames": len(vids), "vids": sorted({str(v) for v in vids})}
+if size is not None:
+    summary["bad"] = bad
+print(json.dumps(summary), flush=True)
 """
 
 
@@ -815,8 +835,31 @@ def ethdev_uplink_in(tmp, ns):
     stations_ready(sa)
     sw.wait_port(A, T)
 
-    def send(n, dst=BCAST, vid=0):
-        ns.run("python3", "-c", RAW_SENDER, i, dst, str(n), str(vid))
+    def send(n, dst=BCAST, vid=0, size=60):
+        ns.run("python3", "-c", RAW_SENDER, i, dst, str(n), str(vid),
+               str(size))
+
+    def borrowed():
+        """Frames A's transmit rings gave without a copy."""
+        return sum(r["zero_copy"] for r in sw.port(A)["rings"][1::2])
+
+    def echo(n, size, vid=0, peer=None):
+        """n frames of size bytes from the namespace to A, which turns
+        them around (testpmd's mac forwarding) to the namespace's MAC or
+        peer: what the namespace got back, and how many A's rings lent
+        the switch."""
+        b0 = borrowed()
+        sa.pmd.send("stop", f"set eth-peer 0 {peer or imac}",
+                    "set fwd mac", "start")
+        rx = Proc("receiver", ["ip", "netns", "exec", ns.name, "python3",
+                               "-c", RAW_RECEIVER, i, mac(1), str(n),
+                               str(T), str(size)])
+        rx.expect(lambda ln: ln == "ready", T, "receiver ready")
+        send(n, dst=mac(1), vid=vid, size=size)
+        got = json.loads(rx.expect(lambda ln: ln.startswith("{"), T + 5,
+                                   "receiver's summary"))
+        sa.pmd.send("stop", "set fwd rxonly", "start")
+        return got, borrowed() - b0
 
     # namespace -> switch -> A, and the namespace's MAC is learned.
     send(50)
@@ -839,6 +882,14 @@ def ethdev_uplink_in(tmp, ns):
     st = sw.stats(UP)
     assert st["tx_packets"] == 128, st
     assert n1 - n0 == 128, f"the namespace received {n1 - n0} of 128"
+
+    # Frames of 1000 bytes back from A are borrowed from its ring (the
+    # switch copies only their first bytes), and the uplink still sends
+    # them whole.
+    got, zc = echo(100, 1000)
+    assert got == {"frames": 100, "vids": ["None"], "bad": 0}, \
+        f"the namespace got {got} back, not 100 whole frames"
+    assert zc == 100, f"{zc} of A's 100 frames were borrowed"
 
     # VLAN 10: A an access port, the uplink a trunk of 10. Tagged frames
     # from the namespace reach A untagged; A's answer leaves tagged 10
@@ -866,6 +917,15 @@ def ethdev_uplink_in(tmp, ns):
                                "receiver's summary"))
     assert got == {"frames": 64, "vids": ["10"]}, \
         f"the namespace got {got}, not 64 frames tagged 10"
+    # A borrowed frame that gains a tag on its way out is whole too: sent
+    # to the namespace's MAC (tagged where it lies) and flooded to an
+    # unknown one (tagged in a copy).
+    for peer in (None, "02:00:00:00:00:99"):
+        got, zc = echo(100, 1000, vid=10, peer=peer)
+        assert got == {"frames": 100, "vids": ["10"], "bad": 0}, \
+            f"to {peer or imac}: the namespace got {got} back, not 100 " \
+            "whole frames tagged 10"
+        assert zc == 100, f"{zc} of A's 100 frames were borrowed"
 
     res = sw.ctl("del-port", UP)
     assert res == {}

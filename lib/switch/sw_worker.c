@@ -493,10 +493,10 @@ flush(struct sw_worker *w, const struct sw_plan *pl)
 }
 
 /*
- * Poll one queue and forward what it gave. A vhost-user queue lends its
- * frames for the poll (vq_borrow_burst(), unless the port is captured on
- * receive): they are all delivered, made whole or freed by flush(), and
- * vq_reap() then hands the guest its buffers back. *now is the time
+ * Poll one queue and forward what it gave. A vhost-user queue's frames
+ * are borrowed for the poll (vq_borrow_burst(), unless the port is
+ * captured on receive): flush() delivers, makes whole or frees them all,
+ * and vq_reap() then hands the guest its buffers back. *now is the time
  * stamp the poll's cycles count from (the previous busy poll's end, or
  * the iteration's start); a busy poll moves it to its own end, so each
  * busy poll reads the clock once. An empty poll's few cycles go to the

@@ -61,9 +61,10 @@ struct vq_stats {
 struct vq_params {
 	struct rte_mempool *mp;	/* mbufs for copies and header copies */
 	bool zero_copy;		/* false forces copies (per port) */
-	uint32_t zc_min_len;	/* copy smaller packets; default 512 */
-	uint16_t zc_max_held;	/* copy once this many are held; default
-				 * half the ring */
+	uint32_t zc_min_len;	/* lend no smaller packets; default 512
+				 * (lending is tried before borrowing) */
+	uint16_t zc_max_held;	/* stop lending once this many are held;
+				 * default half the ring */
 	uint16_t zc_hdr_len;	/* bytes copied ahead of the payload;
 				 * default 128 */
 	unsigned int owner_lcore; /* the worker polling this queue */
@@ -101,7 +102,10 @@ uint16_t vq_borrow_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
 #define VQ_BORROW_HEAD		64
 #define VQ_BORROW_MIN		256
 
-/* The ol_flags bit of a borrowed frame; 0 until the first queue exists. */
+/*
+ * The ol_flags bit of a borrowed frame: 0 until the first zero-copy queue
+ * registers it, and for good if that fails (then nothing is borrowed).
+ */
 extern uint64_t vq_borrow_flag;
 
 static inline bool
@@ -129,7 +133,11 @@ void vq_unborrow(struct rte_mbuf *m);
  * cannot copy from the sender's buffer makes them whole first).
  */
 uint16_t vq_enqueue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
-/* Return freed zero-copy buffers to the guest now (the worker, idle). */
+/*
+ * Give the guest back what it is owed now: freed lent buffers, and a
+ * borrowing burst's buffers (after every one of them, so after each
+ * vq_borrow_burst()). Nothing on a broken queue: its device is reset.
+ */
 void vq_reap(struct vq *q);
 
 /*

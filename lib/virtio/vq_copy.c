@@ -149,18 +149,14 @@ lend(struct vq *q, struct vq_tx *t, uint8_t *p, uint32_t len, uint16_t slot,
 }
 
 /*
- * Whether the frame of a one-descriptor buffer at p of len bytes (more
- * than the header) may be borrowed into the fresh mbuf m: in a borrowing
- * burst, big enough, fitting m, with a header that asks for nothing.
+ * Whether a frame of frame bytes, which fits a fresh mbuf, may be
+ * borrowed: in a borrowing burst, big enough, its header (read once by
+ * the caller) asking for nothing.
  */
 static inline bool
-borrow_ok(const struct vq *q, const struct rte_mbuf *m, const uint8_t *p,
-	  uint32_t len)
+borrow_ok(const struct vq *q, uint32_t frame, bool plain)
 {
-	uint32_t frame = len - q->hdr_len;
-
-	return q->borrowing && frame >= VQ_BORROW_MIN &&
-	       frame <= rte_pktmbuf_tailroom(m) && vq_tx_hdr_plain(q, p);
+	return q->borrowing && frame >= VQ_BORROW_MIN && plain;
 }
 
 enum vq_tx_zc
@@ -168,6 +164,7 @@ vq_tx_lend(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t len,
 	   uint16_t slot, uint16_t id, uint16_t pos)
 {
 	bool lend_now = lend_ok(q, len, slot);
+	uint32_t frame;
 	uint8_t *p;
 
 	if (!lend_now && (!q->borrowing || len <= q->hdr_len))
@@ -177,9 +174,11 @@ vq_tx_lend(struct vq *q, struct vq_tx *t, uint64_t addr, uint32_t len,
 		return VQ_ZC_NO;	/* the copy path sorts it out */
 	if (lend_now && lend(q, t, p, len, slot, id, pos))
 		return VQ_ZC_LENT;
-	if (!borrow_ok(q, t->m, p, len))
+	frame = len - q->hdr_len;
+	if (frame > rte_pktmbuf_tailroom(t->m) ||
+	    !borrow_ok(q, frame, vq_tx_hdr_plain(q, p)))
 		return VQ_ZC_NO;
-	vq_borrow(t->m, p + q->hdr_len, len - q->hdr_len);
+	vq_borrow(t->m, p + q->hdr_len, frame);
 	return VQ_ZC_BORROWED;
 }
 
@@ -197,7 +196,7 @@ vq_tx_flat(struct vq *q, struct vq_tx *t, uint8_t *p, uint32_t len,
 	plain = vq_tx_hdr_plain(q, p);
 	if (likely(frame <= rte_pktmbuf_tailroom(m))) {
 		/* a fresh mbuf: the frame fits in its one segment */
-		if (borrow_ok(q, m, p, len)) {
+		if (borrow_ok(q, frame, plain)) {
 			vq_borrow(m, p + q->hdr_len, frame);
 			return VQ_TX_PACKET;
 		}

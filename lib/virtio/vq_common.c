@@ -300,8 +300,8 @@ vq_copy_to_mbuf(struct vq *q, struct rte_mbuf *m, const uint8_t *src,
 			continue;
 		}
 		n = len < room ? len : room;
-		rte_memcpy(rte_pktmbuf_mtod_offset(last, uint8_t *,
-						   last->data_len), src, n);
+		vq_copy(rte_pktmbuf_mtod_offset(last, uint8_t *, last->data_len),
+			src, n);
 		last->data_len += n;
 		m->pkt_len += n;
 		src += n;

@@ -200,7 +200,7 @@ vq_tx_flat(struct vq *q, struct vq_tx *t, uint8_t *p, uint32_t len,
 			vq_borrow(m, p + q->hdr_len, frame);
 			return VQ_TX_PACKET;
 		}
-		rte_memcpy(rte_pktmbuf_mtod(m, void *), p + q->hdr_len, frame);
+		vq_copy(rte_pktmbuf_mtod(m, void *), p + q->hdr_len, frame);
 		m->data_len = (uint16_t)frame;
 		m->pkt_len = frame;
 	} else if (unlikely(vq_copy_to_mbuf(q, m, p + q->hdr_len,
@@ -241,8 +241,8 @@ vq_unborrow(struct rte_mbuf *m)
 {
 	uint32_t rest = m->pkt_len - m->data_len;
 
-	rte_memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->data_len),
-		   *vq_borrow_tail(m), rest);
+	vq_copy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->data_len),
+		*vq_borrow_tail(m), rest);
 	m->data_len += (uint16_t)rest;
 	m->ol_flags &= ~vq_borrow_flag;
 }
@@ -253,8 +253,8 @@ src_copy(struct vq_rx *r, uint8_t *dst, uint32_t n)
 	while (n > 0) {
 		uint32_t k = RTE_MIN(n, (uint32_t)(r->seg->data_len - r->off));
 
-		rte_memcpy(dst, rte_pktmbuf_mtod_offset(r->seg, uint8_t *,
-							r->off), k);
+		vq_copy(dst, rte_pktmbuf_mtod_offset(r->seg, uint8_t *, r->off),
+			k);
 		dst += k;
 		n -= k;
 		r->off += k;
@@ -394,13 +394,13 @@ vq_rx_flat(struct vq *q, const struct rte_mbuf *m, uint8_t *p, uint64_t addr)
 	do {
 		uint32_t k = RTE_MIN((uint32_t)seg->data_len, left);
 
-		rte_memcpy(dst, rte_pktmbuf_mtod(seg, const void *), k);
+		vq_copy(dst, rte_pktmbuf_mtod(seg, const void *), k);
 		dst += k;
 		left -= k;
 		seg = seg->next;
 	} while (unlikely(seg != NULL && left > 0));
 	if (vq_borrowed(m))	/* the rest, from the sender's buffer */
-		rte_memcpy(dst, *vq_borrow_tail(m), left);
+		vq_copy(dst, *vq_borrow_tail(m), left);
 	vq_log_write(q, addr, p, n);
 	return n;
 }

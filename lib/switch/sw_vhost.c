@@ -106,6 +106,9 @@ make_vq(struct sw_port *p, unsigned int ring)
 	if (q == NULL)
 		SW_LOG(ERR, "port %s: ring %u: no queue: %s\n", p->name, ring,
 		       rte_strerror(rte_errno));
+	else if (p->zero_copy && ring % 2 == 1 && !vq_borrows(q))
+		SW_LOG(WARNING, "port %s: ring %u: no mbuf field for "
+		       "borrowing; its frames are copied\n", p->name, ring);
 	return q;
 }
 

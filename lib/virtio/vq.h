@@ -101,6 +101,9 @@ uint16_t vq_borrow_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
  * copied whole. */
 #define VQ_BORROW_HEAD		64
 #define VQ_BORROW_MIN		256
+/* The mbuf field (where a borrowed frame's rest is) and flag it needs. */
+#define VQ_BORROW_FIELD		"vuswitch_vq_borrow_rest"
+#define VQ_BORROW_FLAG		"vuswitch_vq_borrowed"
 
 /*
  * The ol_flags bit of a borrowed frame: 0 until the first zero-copy queue
@@ -149,5 +152,10 @@ void vq_set_owner(struct vq *q, unsigned int lcore);
 unsigned int vq_zc_outstanding(const struct vq *q);
 const struct vq_stats *vq_stats(const struct vq *q);
 bool vq_broken(const struct vq *q);
+/*
+ * Whether vq_borrow_burst() may borrow on this queue: zero-copy asked for
+ * and the mbuf field and flag borrowing needs registered.
+ */
+bool vq_borrows(const struct vq *q);
 
 #endif /* VQ_H */

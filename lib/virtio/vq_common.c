@@ -24,12 +24,12 @@ static bool
 borrow_register(void)
 {
 	static const struct rte_mbuf_dynfield field = {
-		.name = "vuswitch_vq_borrow_rest",
+		.name = VQ_BORROW_FIELD,
 		.size = sizeof(uint8_t *),
 		.align = __alignof__(uint8_t *),
 	};
 	static const struct rte_mbuf_dynflag flag = {
-		.name = "vuswitch_vq_borrowed",
+		.name = VQ_BORROW_FLAG,
 	};
 	int off, bit;
 
@@ -376,6 +376,12 @@ const struct vq_stats *
 vq_stats(const struct vq *q)
 {
 	return &q->stats;
+}
+
+bool
+vq_borrows(const struct vq *q)
+{
+	return q->borrow_on;
 }
 
 bool

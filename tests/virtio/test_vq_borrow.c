@@ -63,6 +63,7 @@ open_q(struct vqt_fx *f, bool packed, uint64_t feat, bool zc,
 	assert_int_equal(vqt_fx_guest(f, packed, feat), 0);
 	f->vq = vq_create(&f->q.vr, &p);
 	assert_non_null(f->vq);
+	assert_int_equal(vq_borrows(f->vq), zc);
 }
 
 /* Tear down: nothing held, the queue healthy. */

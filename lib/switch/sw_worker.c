@@ -79,8 +79,7 @@ retag(struct rte_mempool *mp, struct rte_mbuf *m, bool tag, uint16_t vid,
 	struct rte_mbuf *c = m;
 
 	if (shared || !RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) > 1) {
-		if (vq_borrowed(m))
-			vq_unborrow(m);	/* the copy reads it whole */
+		vq_unborrow(m);	/* the copy reads it whole */
 		c = rte_pktmbuf_copy(m, mp, 0, UINT32_MAX);
 		if (c == NULL)
 			return NULL;
@@ -385,8 +384,7 @@ tx_ethdev(struct sw_worker *w, const struct sw_pdp *d,
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 
-		if (vq_borrowed(m))
-			vq_unborrow(m);	/* the port reads it after we return */
+		vq_unborrow(m);	/* the port reads it after we return */
 		if (unlikely(m->ol_flags & RTE_MBUF_F_TX_OFFLOAD_MASK)) {
 			m = eth_offloads(w, d, m);
 			if (m == NULL)
@@ -465,8 +463,7 @@ capture_tx(const struct sw_pdp *d, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t i;
 
 	for (i = 0; i < n; i++)
-		if (vq_borrowed(pkts[i]))
-			vq_unborrow(pkts[i]);
+		vq_unborrow(pkts[i]);
 	sw_capture_copy(d->cap, pkts, n, SW_CAP_TX);
 }
 

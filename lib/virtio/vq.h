@@ -117,13 +117,22 @@ vq_borrowed(const struct rte_mbuf *m)
 	return (m->ol_flags & vq_borrow_flag) != 0;
 }
 
+/* vq_unborrow()'s copy, for a frame that is borrowed. */
+void vq_unborrow_rest(struct rte_mbuf *m);
+
 /*
  * Copy the rest of a borrowed frame into its mbuf (it always fits), so
  * that it is an ordinary one-segment mbuf: before reading past its
- * first VQ_BORROW_HEAD bytes, copying it or handing it to a port. A frame
- * shared by several references may be made whole by any of them.
+ * first VQ_BORROW_HEAD bytes, copying it or handing it to a port. Any
+ * other mbuf is left as it is. A frame shared by several references may
+ * be made whole by any of them.
  */
-void vq_unborrow(struct rte_mbuf *m);
+static inline void
+vq_unborrow(struct rte_mbuf *m)
+{
+	if (vq_borrowed(m))
+		vq_unborrow_rest(m);
+}
 /*
  * Copy up to n mbufs into the guest's receive ring. Returns how many were
  * taken from the front of pkts: delivered, or dropped for a fault of

@@ -237,7 +237,7 @@ vq_tx_finish(struct vq *q, struct vq_tx *t)
 }
 
 void
-vq_unborrow(struct rte_mbuf *m)
+vq_unborrow_rest(struct rte_mbuf *m)
 {
 	uint32_t rest = m->pkt_len - m->data_len;
 

@@ -556,8 +556,7 @@ vq_enqueue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t n,
 			taken += k;
 			continue;
 		}
-		if (vq_borrowed(pkts[i]))
-			vq_unborrow(pkts[i]);	/* the slow paths read it whole */
+		vq_unborrow(pkts[i]);	/* the slow paths read it whole */
 		r = likely(vq_rx_plain(pkts[i])) ? one(q, pkts[i], arg) :
 			vq_rx_deliver(q, pkts[i], one, arg);
 		if (unlikely(r >= VQ_RX_FULL)) {

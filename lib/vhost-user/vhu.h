@@ -370,6 +370,49 @@ vhu_dp_translate(const struct vhu_dp *dp, uint64_t addr, uint64_t len,
 	return vhu_dp_translate_iommu(dp, addr, len, perm);
 }
 /*
+ * For a data path that translates many addresses in a row, most of them
+ * in one region: that region's bounds, loaded once into a struct vhu_hot
+ * (registers), are tried first, and only a miss searches. The hint is the
+ * index of the region the last miss found; any value is safe, an index
+ * the current table does not have only makes every lookup miss.
+ */
+struct vhu_hot {
+	uint64_t gpa;
+	uint64_t size;		/* 0: nothing to try (IOMMU, no table) */
+	uint8_t *hva;
+};
+
+static inline void
+vhu_hot_load(const struct vhu_dp *dp, uint32_t hint, struct vhu_hot *h)
+{
+	const struct vhu_mem *m = dp->mem;
+
+	if (__builtin_expect(!dp->iommu && m != NULL && hint < m->nregions,
+			     1)) {
+		h->gpa = m->regions[hint].gpa;
+		h->size = m->regions[hint].size;
+		h->hva = m->regions[hint].hva;
+	} else {
+		*h = (struct vhu_hot){ .size = 0 };
+	}
+}
+
+/* [addr, addr + len) inside the hot region, len > 0: its address, or NULL. */
+static inline void *
+vhu_hot_translate(const struct vhu_hot *h, uint64_t addr, uint64_t len)
+{
+	uint64_t off = addr - h->gpa;
+
+	if (__builtin_expect(off < h->size && len - 1 < h->size - off, 1))
+		return h->hva + off;
+	return NULL;
+}
+
+/* vhu_dp_translate() that records in *hint the region it found. */
+void *vhu_dp_translate_miss(const struct vhu_dp *dp, uint64_t addr,
+			    uint64_t len, uint8_t perm, uint32_t *hint);
+
+/*
  * The same, for as much of [addr, addr + len) as is contiguous here: the
  * host address of addr and, in *got (1..len), how many bytes follow it.
  * A buffer that crosses regions or IOTLB entries is copied piece by piece.

@@ -130,6 +130,23 @@ vhu_dp_translate_part(const struct vhu_dp *dp, uint64_t addr, uint64_t len,
 }
 
 void *
+vhu_dp_translate_miss(const struct vhu_dp *dp, uint64_t addr, uint64_t len,
+		      uint8_t perm, uint32_t *hint)
+{
+	const struct vhu_mem_region *r;
+
+	if (dp->iommu)
+		return vhu_dp_translate_iommu(dp, addr, len, perm);
+	if (dp->mem == NULL)
+		return NULL;
+	r = vhu_mem_find_gpa(dp->mem, addr);
+	if (r == NULL || len > r->size - (addr - r->gpa))
+		return NULL;
+	*hint = (uint32_t)(r - dp->mem->regions);
+	return r->hva + (addr - r->gpa);
+}
+
+void *
 vhu_dp_translate_iommu(const struct vhu_dp *dp, uint64_t addr, uint64_t len,
 		       uint8_t perm)
 {

@@ -334,47 +334,9 @@ vq_rx_write_hdr(struct vq *q, const struct vq_rx *r, const void *hdr)
 	}
 }
 
-/*
- * The header of a frame with nothing to offload and one buffer. A guest
- * that recycles its buffers mostly has that header there already, from
- * the last frame: then the line is only read, and stays shared with the
- * guest's core instead of being taken from it. What is written is built
- * in registers and stored full-width: built in a stack slot from narrow
- * fields, reading it back would wait for every older store to reach the
- * cache, the guest lines of the frames before it among them. Behind an
- * IOMMU the buffer may be mapped write-only, so it is never read there.
- */
-static inline void
-hdr_write_plain(const struct vq *q, uint8_t *p)
-{
-	bool look = !q->dp->iommu;
-	uint64_t head = 1;
-
-	if (look)
-		memcpy(&head, p, sizeof(head));
-	if (head != 0)
-		memset(p, 0, sizeof(head));
-	if (likely(q->hdr_len == VQ_HDR_LEN_MRG)) {
-		/* csum_offset 0, then num_buffers 1 (little-endian) */
-		const uint32_t want = 1u << 16;
-		uint32_t tail = 0;
-
-		if (look)
-			memcpy(&tail, p + sizeof(head), sizeof(tail));
-		if (tail != want)
-			memcpy(p + sizeof(head), &want, sizeof(want));
-	} else {
-		uint16_t tail = 1;
-
-		if (look)
-			memcpy(&tail, p + sizeof(head), sizeof(tail));
-		if (tail != 0)
-			memset(p + sizeof(head), 0, sizeof(tail));
-	}
-}
-
 uint32_t
-vq_rx_flat(struct vq *q, const struct rte_mbuf *m, uint8_t *p, uint64_t addr)
+vq_rx_flat_any(struct vq *q, const struct rte_mbuf *m, uint8_t *p,
+	       uint64_t addr)
 {
 	uint32_t n = q->hdr_len + m->pkt_len;
 	const struct rte_mbuf *seg = m;
@@ -382,7 +344,7 @@ vq_rx_flat(struct vq *q, const struct rte_mbuf *m, uint8_t *p, uint64_t addr)
 	uint32_t left = m->pkt_len;
 
 	if (likely((m->ol_flags & ~vq_borrow_flag) == 0)) {
-		hdr_write_plain(q, p);
+		vq_hdr_write_plain(q, p);
 	} else {
 		struct virtio_net_hdr_mrg_rxbuf hdr = { .num_buffers = 1 };
 

@@ -98,6 +98,7 @@ struct vq {
 	bool guest_ufo;
 	uint8_t host_offloads;	/* VQ_HOST_*: what the guest may ask for */
 	bool broken;
+	uint32_t mem_hint;	/* region of the last batch translation */
 
 	/* zero-copy dequeue */
 	bool zc_on;
@@ -384,7 +385,9 @@ extern int vq_borrow_off;
  * library, which picks the widest moves the CPU has when the program
  * starts: 64-byte ones on an AVX-512 machine, about 10 cycles less per
  * 1518-byte frame there. (At 448 bytes, the rest of a borrowed 512-byte
- * frame, the two could not be told apart.)
+ * frame, the two could not be told apart.) The long copy is memmove: a
+ * guest may hand two ports buffers in the same memory, and memmove, the
+ * same routine in glibc, stays defined when they overlap.
  */
 #define VQ_COPY_INLINE		1024
 
@@ -394,7 +397,7 @@ vq_copy(void *dst, const void *src, size_t n)
 	if (n <= VQ_COPY_INLINE)
 		rte_memcpy(dst, src, n);
 	else
-		memcpy(dst, src, n);
+		memmove(dst, src, n);
 }
 
 static inline uint8_t **
@@ -453,6 +456,34 @@ vq_prefetch_buf(const struct vq *q, const uint8_t *p, uint32_t len,
 }
 
 /*
+ * Translate a batch's VQ_BATCH buffers and prefetch their starts: false,
+ * leaving them to the one-at-a-time path, when one is empty or not all
+ * inside guest memory.
+ */
+static __rte_always_inline bool
+vq_batch_map(struct vq *q, const uint64_t *addr, const uint32_t *len,
+	     uint8_t **p, bool write)
+{
+	uint8_t perm = write ? VHU_ACCESS_WO : VHU_ACCESS_RO;
+	struct vhu_hot hot;
+	unsigned int j;
+
+	vhu_hot_load(q->dp, q->mem_hint, &hot);
+	for (j = 0; j < VQ_BATCH; j++) {
+		p[j] = vhu_hot_translate(&hot, addr[j], len[j]);
+		if (unlikely(p[j] == NULL)) {
+			p[j] = vhu_dp_translate_miss(q->dp, addr[j], len[j],
+						     perm, &q->mem_hint);
+			if (p[j] == NULL || len[j] == 0)
+				return false;
+			vhu_hot_load(q->dp, q->mem_hint, &hot);
+		}
+		vq_prefetch_buf(q, p[j], len[j], write);
+	}
+	return true;
+}
+
+/*
  * Whether the transmit header at p asks for nothing: it is ignored, or
  * its flags and gso_type are both 0.
  */
@@ -506,12 +537,66 @@ vq_rx_batch_fits(const struct vq *q, struct rte_mbuf *const *m,
 }
 
 /*
+ * The header of a frame with nothing to offload and one buffer. A guest
+ * that recycles its buffers mostly has that header there already, from
+ * the last frame: then the line is only read, and stays shared with the
+ * guest's core instead of being taken from it. What is written is built
+ * in registers and stored full-width: built in a stack slot from narrow
+ * fields, reading it back would wait for every older store to reach the
+ * cache, the guest lines of the frames before it among them. Behind an
+ * IOMMU the buffer may be mapped write-only, so it is never read there.
+ */
+static inline void
+vq_hdr_write_plain(const struct vq *q, uint8_t *p)
+{
+	bool look = !q->dp->iommu;
+	uint64_t head = 1;
+
+	if (look)
+		memcpy(&head, p, sizeof(head));
+	if (head != 0)
+		memset(p, 0, sizeof(head));
+	if (likely(q->hdr_len == VQ_HDR_LEN_MRG)) {
+		/* csum_offset 0, then num_buffers 1 (little-endian) */
+		const uint32_t want = 1u << 16;
+		uint32_t tail = 0;
+
+		if (look)
+			memcpy(&tail, p + sizeof(head), sizeof(tail));
+		if (tail != want)
+			memcpy(p + sizeof(head), &want, sizeof(want));
+	} else {
+		uint16_t tail = 1;
+
+		if (look)
+			memcpy(&tail, p + sizeof(head), sizeof(tail));
+		if (tail != 0)
+			memset(p + sizeof(head), 0, sizeof(tail));
+	}
+}
+
+/*
  * The batch path: a plain mbuf (vq_rx_plain) into one writable buffer at
  * p (guest address addr) that holds its header and frame, segment by
  * segment. Returns bytes written; vq_enqueue_loop() counts the packet.
  */
-uint32_t vq_rx_flat(struct vq *q, const struct rte_mbuf *m, uint8_t *p,
-		    uint64_t addr);
+uint32_t vq_rx_flat_any(struct vq *q, const struct rte_mbuf *m, uint8_t *p,
+			uint64_t addr);
+
+/* The same, inline for a frame in one segment, no flags, no dirty log. */
+static __rte_always_inline uint32_t
+vq_rx_flat(struct vq *q, const struct rte_mbuf *m, uint8_t *p, uint64_t addr)
+{
+	if (likely(m->ol_flags == 0 && m->nb_segs == 1 &&
+		   !q->dp->log_all)) {
+		vq_hdr_write_plain(q, p);
+		/* pkt_len bytes, what the buffer was checked for */
+		vq_copy(p + q->hdr_len, rte_pktmbuf_mtod(m, const void *),
+			RTE_MIN((uint32_t)m->data_len, m->pkt_len));
+		return q->hdr_len + m->pkt_len;
+	}
+	return vq_rx_flat_any(q, m, p, addr);
+}
 
 /* Zero-copy (vq_common.c). */
 struct rte_mbuf *vq_zc_attach(struct vq *q, struct rte_mbuf *hdr,
@@ -607,6 +692,28 @@ vq_collect_zc(struct vq *q, vq_zc_done_fn done)
 }
 
 /*
+ * The longest frame a batch copies straight into its fresh mbuf, judged
+ * once a burst: one the mbuf holds and the queue would neither lend nor
+ * borrow, from a ring that is enabled. Its header is then only read when
+ * the guest may ask for offloads (vq_tx_hdr_plain()).
+ */
+static inline uint32_t
+vq_tx_copy_max(const struct vq *q, bool enabled)
+{
+	uint32_t max = rte_pktmbuf_data_room_size(q->mp) -
+		       RTE_MIN(RTE_PKTMBUF_HEADROOM,
+			       rte_pktmbuf_data_room_size(q->mp));
+
+	if (!enabled)
+		return 0;
+	if (q->borrowing)
+		max = RTE_MIN(max, VQ_BORROW_MIN - 1u);
+	if (q->zc_on)
+		max = RTE_MIN(max, q->zc_min_len - 1u);
+	return max;
+}
+
+/*
  * Read the next plain transmit buffers in whole batches, up to max, all
  * of them before any is copied (see vq_rx_batch_fn): returns how many, a
  * multiple of VQ_BATCH, or 0 to go one at a time.
@@ -635,6 +742,7 @@ vq_dequeue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t count,
 		vq_tx_taken_fn taken)
 {
 	bool enabled = __atomic_load_n(&q->vr->enabled, __ATOMIC_RELAXED);
+	uint32_t copy_max = vq_tx_copy_max(q, enabled);
 	uint16_t i = 0, out = 0, id[VQ_BURST_MAX], k;
 	struct vq_tx_sum sum = { 0, 0, 0 };
 	uint32_t len[VQ_BURST_MAX];
@@ -650,16 +758,30 @@ vq_dequeue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t count,
 		if (count - i >= VQ_BATCH &&
 		    (k = batch(q, count - i, len, id, p)) > 0) {
 			for (j = 0; j < k; j++) {
-				vq_tx_begin(&t, pkts[out]);
+				struct rte_mbuf *m = pkts[out];
+				uint32_t frame = len[j] - q->hdr_len;
+
+				if (likely(frame <= copy_max &&
+					   vq_tx_hdr_plain(q, p[j]))) {
+					vq_copy(rte_pktmbuf_mtod(m, void *),
+						p[j] + q->hdr_len, frame);
+					m->data_len = (uint16_t)frame;
+					m->pkt_len = frame;
+					taken(q, 1, id[j], false);
+					sum.packets++;
+					sum.bytes += frame;
+					out++;
+					continue;
+				}
+				vq_tx_begin(&t, m);
 				r = vq_tx_flat(q, &t, p[j], len[j], id[j],
 					       id[j], pos(q), &zc);
 				if (unlikely(r == VQ_TX_STOP)) {
-					vq_recycle(pkts[out]);
+					vq_recycle(m);
 					goto stop;
 				}
 				taken(q, 1, id[j], zc);
-				out += vq_tx_count(q, &sum, pkts[out], r, zc,
-						   enabled);
+				out += vq_tx_count(q, &sum, m, r, zc, enabled);
 			}
 			i += k;
 			continue;

@@ -453,7 +453,6 @@ batch_read(struct vq *q, uint16_t pos, bool wrap, bool write,
 {
 	const struct vring_packed_desc *d = &ring(q)[pos];
 	uint16_t flags[VQ_BATCH], want = write ? VRING_DESC_F_WRITE : 0;
-	uint8_t perm = write ? VHU_ACCESS_WO : VHU_ACCESS_RO;
 	unsigned int j;
 
 	if (pos + VQ_BATCH > q->size)
@@ -473,12 +472,8 @@ batch_read(struct vq *q, uint16_t pos, bool wrap, bool write,
 		len[j] = __atomic_load_n(&d[j].len, __ATOMIC_RELAXED);
 		id[j] = __atomic_load_n(&d[j].id, __ATOMIC_RELAXED);
 	}
-	for (j = 0; j < VQ_BATCH; j++) {
-		p[j] = vhu_dp_translate(q->dp, addr[j], len[j], perm);
-		if (unlikely(p[j] == NULL || len[j] == 0))
-			return false;
-		vq_prefetch_buf(q, p[j], len[j], write);
-	}
+	if (!vq_batch_map(q, addr, len, p, write))
+		return false;
 	/* The next line of descriptors. */
 	rte_prefetch0(&ring(q)[(pos + VQ_BATCH) % q->size]);
 	return true;

@@ -361,29 +361,27 @@ batch_read(struct vq *q, uint16_t pos, bool write, uint16_t *head,
 	   uint64_t *addr, uint32_t *len, uint8_t **p)
 {
 	const struct vring_desc *desc = q->vr->desc;
-	uint16_t flags[VQ_BATCH], next, want = write ? VRING_DESC_F_WRITE : 0;
-	uint8_t perm = write ? VHU_ACCESS_WO : VHU_ACCESS_RO;
+	const uint16_t *ring = avail(q)->ring;
+	uint16_t want = write ? VRING_DESC_F_WRITE : 0;
+	uint16_t mask = q->mask, size = q->size;
 	unsigned int j;
 
 	for (j = 0; j < VQ_BATCH; j++) {
-		head[j] = __atomic_load_n(&avail(q)->ring[(pos + j) & q->mask],
-					  __ATOMIC_RELAXED);
-		if (unlikely(head[j] >= q->size))
+		uint16_t h = __atomic_load_n(&ring[(pos + j) & mask],
+					     __ATOMIC_RELAXED);
+		uint16_t flags, next;
+
+		if (unlikely(h >= size))
+			return false;
+		head[j] = h;
+		desc_load(&desc[h], &addr[j], &len[j], &flags, &next);
+		if (unlikely((flags & (VRING_DESC_F_NEXT |
+				       VRING_DESC_F_INDIRECT |
+				       VRING_DESC_F_WRITE)) != want))
 			return false;
 	}
-	for (j = 0; j < VQ_BATCH; j++)
-		desc_load(&desc[head[j]], &addr[j], &len[j], &flags[j], &next);
-	for (j = 0; j < VQ_BATCH; j++)
-		if (unlikely((flags[j] & (VRING_DESC_F_NEXT |
-					  VRING_DESC_F_INDIRECT |
-					  VRING_DESC_F_WRITE)) != want))
-			return false;
-	for (j = 0; j < VQ_BATCH; j++) {
-		p[j] = vhu_dp_translate(q->dp, addr[j], len[j], perm);
-		if (unlikely(p[j] == NULL || len[j] == 0))
-			return false;
-		vq_prefetch_buf(q, p[j], len[j], write);
-	}
+	if (!vq_batch_map(q, addr, len, p, write))
+		return false;
 	prefetch_next_batch(q, pos);
 	return true;
 }

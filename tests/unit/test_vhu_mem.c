@@ -338,6 +338,91 @@ translation_bounds(void **state)
 	close(r[1].fd);
 }
 
+/*
+ * The data path's hinted translation: the hot region's bounds answer only
+ * for that region, a miss searches and moves the hint, and together they
+ * give what vhu_dp_translate() gives for every range.
+ */
+static void
+translation_hot_region(void **state)
+{
+	static const struct { uint64_t gpa, len; } probe[] = {
+		{ 0, 1 }, { MIB - 16, 16 }, { MIB - 16, 17 }, { MIB, 1 },
+		{ MIB - 1, 0 }, { 0, 0 }, { 2 * MIB, MIB }, { 2 * MIB, MIB + 1 },
+		{ 3 * MIB - 1, 1 }, { 3 * MIB, 1 }, { MIB + 8, 8 },
+		{ 2 * MIB + 8, UINT64_MAX - 7 }, { UINT64_MAX, 1 },
+		{ MIB - 16, 2 * MIB },
+	};
+	struct fe *fe = mem_fe(0);
+	const struct vhu_dp *dp;
+	struct vhu_hot hot;
+	struct fe_treg r[2];
+	uint8_t *h0, *h1;
+	uint32_t hint;
+	unsigned int i, start;
+
+	(void)state;
+	r[0] = (struct fe_treg){ 0, MIB, FAKE_UVA, 0, fe_memfd_sized(MIB) };
+	r[1] = (struct fe_treg){ 2 * MIB, MIB, FAKE_UVA + 4 * MIB, 0,
+				 fe_memfd_sized(MIB) };
+	assert_int_equal(send_table(fe, r, 2), 0);
+	dp = vhu_dev_dp(fe->dev);
+	h0 = vhu_dp_translate(dp, 0, MIB, VHU_ACCESS_RO);
+	h1 = vhu_dp_translate(dp, 2 * MIB, MIB, VHU_ACCESS_RO);
+	assert_non_null(h0);
+	assert_non_null(h1);
+
+	/* A hint the table does not have: nothing is hot. */
+	vhu_hot_load(dp, 7, &hot);
+	assert_null(vhu_hot_translate(&hot, 0, 1));
+	assert_null(vhu_hot_translate(&hot, 2 * MIB, 1));
+
+	/* A miss finds the region and moves the hint to it. */
+	hint = 7;
+	assert_ptr_equal(vhu_dp_translate_miss(dp, 2 * MIB + 64, 64,
+					       VHU_ACCESS_RO, &hint),
+			 h1 + 64);
+	assert_int_equal(hint, 1);
+	vhu_hot_load(dp, hint, &hot);
+	assert_ptr_equal(vhu_hot_translate(&hot, 3 * MIB - 8, 8),
+			 h1 + MIB - 8);
+	assert_null(vhu_hot_translate(&hot, 0, 1));	/* the other region */
+	assert_null(vhu_hot_translate(&hot, 3 * MIB - 8, 9));
+	assert_null(vhu_hot_translate(&hot, 2 * MIB - 1, 2));
+	assert_null(vhu_hot_translate(&hot, 2 * MIB, 0));
+	assert_ptr_equal(vhu_dp_translate_miss(dp, 8, 8, VHU_ACCESS_RO,
+					       &hint), h0 + 8);
+	assert_int_equal(hint, 0);
+	/* A range in no region leaves the hint where it was. */
+	assert_null(vhu_dp_translate_miss(dp, MIB + 8, 8, VHU_ACCESS_RO,
+					  &hint));
+	assert_int_equal(hint, 0);
+
+	/* Hot or searched, from any starting hint: the plain translation. */
+	for (start = 0; start < 3; start++) {
+		hint = start;
+		for (i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+			uint8_t *want = vhu_dp_translate(dp, probe[i].gpa,
+							 probe[i].len,
+							 VHU_ACCESS_RO);
+			uint8_t *got;
+
+			vhu_hot_load(dp, hint, &hot);
+			got = vhu_hot_translate(&hot, probe[i].gpa,
+						probe[i].len);
+			if (got == NULL)
+				got = vhu_dp_translate_miss(dp, probe[i].gpa,
+							    probe[i].len,
+							    VHU_ACCESS_RO,
+							    &hint);
+			assert_ptr_equal(got, want);
+		}
+	}
+	fe_free(fe);
+	close(r[0].fd);
+	close(r[1].fd);
+}
+
 /* A region that starts a few pages into its file. */
 static void
 mmap_offset_page_aligned(void **state)
@@ -1566,6 +1651,7 @@ main(void)
 		cmocka_unit_test(set_mem_table_one_region),
 		cmocka_unit_test(set_mem_table_eight_regions),
 		cmocka_unit_test(translation_bounds),
+		cmocka_unit_test(translation_hot_region),
 		cmocka_unit_test(mmap_offset_page_aligned),
 		cmocka_unit_test(mmap_offset_unaligned),
 		cmocka_unit_test(hugetlbfs_regions),

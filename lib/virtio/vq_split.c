@@ -180,21 +180,34 @@ log_used(struct vq *q, uint16_t from, uint16_t n)
 	vhu_log_used(q->vr, offsetof(struct vring_used, idx), sizeof(uint16_t));
 }
 
+/*
+ * n used entries into the ring from e on, each in one 8-byte store (id
+ * in the low half: the ring is little-endian, as this host is).
+ */
+static inline void
+used_write(struct vring_used_elem *e, const struct vq_pend *from, uint16_t n)
+{
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t v = (uint64_t)from[i].len << 32 | from[i].id;
+
+		memcpy(&e[i], &v, sizeof(v));
+	}
+}
+
 /* Write the collected used entries and publish them in one store. */
 static void
 publish(struct vq *q)
 {
 	struct vring_used *u = used(q);
-	uint16_t old_idx = q->vr->last_used_idx, i;
+	uint16_t old_idx = q->vr->last_used_idx, first = old_idx & q->mask;
+	uint16_t k = RTE_MIN(q->nused, (uint16_t)(q->size - first));
 
 	if (q->nused == 0)
 		return;
-	for (i = 0; i < q->nused; i++) {
-		struct vring_used_elem *e = &u->ring[(old_idx + i) & q->mask];
-
-		e->id = q->used[i].id;
-		e->len = q->used[i].len;
-	}
+	used_write(&u->ring[first], q->used, k);
+	used_write(&u->ring[0], q->used + k, q->nused - k);
 	__atomic_store_n(&u->idx, (uint16_t)(old_idx + q->nused),
 			 __ATOMIC_RELEASE);
 	if (unlikely(q->dp->log_all))

@@ -133,16 +133,17 @@ void *
 vhu_dp_translate_miss(const struct vhu_dp *dp, uint64_t addr, uint64_t len,
 		      uint8_t perm, uint32_t *hint)
 {
+	const struct vhu_mem *m = dp->mem;	/* read once: it may change */
 	const struct vhu_mem_region *r;
 
 	if (dp->iommu)
 		return vhu_dp_translate_iommu(dp, addr, len, perm);
-	if (dp->mem == NULL)
+	if (m == NULL)
 		return NULL;
-	r = vhu_mem_find_gpa(dp->mem, addr);
+	r = vhu_mem_find_gpa(m, addr);
 	if (r == NULL || len > r->size - (addr - r->gpa))
 		return NULL;
-	*hint = (uint32_t)(r - dp->mem->regions);
+	*hint = (uint32_t)(r - m->regions);
 	return r->hva + (addr - r->gpa);
 }
 

@@ -336,8 +336,9 @@ vhu_mem_find_gpa(const struct vhu_mem *m, uint64_t gpa)
 	return NULL;
 }
 
-static inline void *
-vhu_gpa_to_hva(const struct vhu_mem *m, uint64_t gpa, uint64_t len)
+/* The region that holds all of [gpa, gpa + len), or NULL. */
+static inline const struct vhu_mem_region *
+vhu_mem_find_range(const struct vhu_mem *m, uint64_t gpa, uint64_t len)
 {
 	const struct vhu_mem_region *r;
 
@@ -346,7 +347,15 @@ vhu_gpa_to_hva(const struct vhu_mem *m, uint64_t gpa, uint64_t len)
 	r = vhu_mem_find_gpa(m, gpa);
 	if (r == NULL || len > r->size - (gpa - r->gpa))
 		return NULL;
-	return r->hva + (gpa - r->gpa);
+	return r;
+}
+
+static inline void *
+vhu_gpa_to_hva(const struct vhu_mem *m, uint64_t gpa, uint64_t len)
+{
+	const struct vhu_mem_region *r = vhu_mem_find_range(m, gpa, len);
+
+	return r == NULL ? NULL : r->hva + (gpa - r->gpa);
 }
 
 void *vhu_uva_to_hva(const struct vhu_mem *m, uint64_t uva, uint64_t len);

@@ -138,10 +138,8 @@ vhu_dp_translate_miss(const struct vhu_dp *dp, uint64_t addr, uint64_t len,
 
 	if (dp->iommu)
 		return vhu_dp_translate_iommu(dp, addr, len, perm);
-	if (m == NULL)
-		return NULL;
-	r = vhu_mem_find_gpa(m, addr);
-	if (r == NULL || len > r->size - (addr - r->gpa))
+	r = vhu_mem_find_range(m, addr, len);
+	if (r == NULL)
 		return NULL;
 	*hint = (uint32_t)(r - m->regions);
 	return r->hva + (addr - r->gpa);

@@ -200,9 +200,7 @@ vq_tx_flat(struct vq *q, struct vq_tx *t, uint8_t *p, uint32_t len,
 			vq_borrow(m, p + q->hdr_len, frame);
 			return VQ_TX_PACKET;
 		}
-		vq_copy(rte_pktmbuf_mtod(m, void *), p + q->hdr_len, frame);
-		m->data_len = (uint16_t)frame;
-		m->pkt_len = frame;
+		vq_mbuf_fill(m, p + q->hdr_len, frame);
 	} else if (unlikely(vq_copy_to_mbuf(q, m, p + q->hdr_len,
 					    frame) < 0)) {
 		q->stats.drops[VQ_DROP_NO_MBUF]++;

@@ -400,6 +400,15 @@ vq_copy(void *dst, const void *src, size_t n)
 		memmove(dst, src, n);
 }
 
+/* Copy a frame of len bytes, which fits, into the fresh mbuf m. */
+static __rte_always_inline void
+vq_mbuf_fill(struct rte_mbuf *m, const uint8_t *frame, uint32_t len)
+{
+	vq_copy(rte_pktmbuf_mtod(m, void *), frame, len);
+	m->data_len = (uint16_t)len;
+	m->pkt_len = len;
+}
+
 static inline uint8_t **
 vq_borrow_tail(const struct rte_mbuf *m)
 {
@@ -700,9 +709,8 @@ vq_collect_zc(struct vq *q, vq_zc_done_fn done)
 static inline uint32_t
 vq_tx_copy_max(const struct vq *q, bool enabled)
 {
-	uint32_t max = rte_pktmbuf_data_room_size(q->mp) -
-		       RTE_MIN(RTE_PKTMBUF_HEADROOM,
-			       rte_pktmbuf_data_room_size(q->mp));
+	uint32_t room = rte_pktmbuf_data_room_size(q->mp);
+	uint32_t max = room - RTE_MIN((uint32_t)RTE_PKTMBUF_HEADROOM, room);
 
 	if (!enabled)
 		return 0;
@@ -763,10 +771,8 @@ vq_dequeue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t count,
 
 				if (likely(frame <= copy_max &&
 					   vq_tx_hdr_plain(q, p[j]))) {
-					vq_copy(rte_pktmbuf_mtod(m, void *),
-						p[j] + q->hdr_len, frame);
-					m->data_len = (uint16_t)frame;
-					m->pkt_len = frame;
+					vq_mbuf_fill(m, p[j] + q->hdr_len,
+						     frame);
 					taken(q, 1, id[j], false);
 					sum.packets++;
 					sum.bytes += frame;

@@ -406,14 +406,21 @@ vhu_hot_load(const struct vhu_dp *dp, uint32_t hint, struct vhu_hot *h)
 	}
 }
 
+/* Whether [addr, addr + len) is inside the hot region, and len > 0. */
+static inline bool
+vhu_hot_has(const struct vhu_hot *h, uint64_t addr, uint64_t len)
+{
+	uint64_t off = addr - h->gpa;
+
+	return off < h->size && len - 1 < h->size - off;
+}
+
 /* [addr, addr + len) inside the hot region, len > 0: its address, or NULL. */
 static inline void *
 vhu_hot_translate(const struct vhu_hot *h, uint64_t addr, uint64_t len)
 {
-	uint64_t off = addr - h->gpa;
-
-	if (__builtin_expect(off < h->size && len - 1 < h->size - off, 1))
-		return h->hva + off;
+	if (__builtin_expect(vhu_hot_has(h, addr, len), 1))
+		return h->hva + (addr - h->gpa);
 	return NULL;
 }
 

@@ -464,14 +464,10 @@ vq_prefetch_buf(const struct vq *q, const uint8_t *p, uint32_t len,
 	}
 }
 
-/*
- * Translate a batch's VQ_BATCH buffers and prefetch their starts: false,
- * leaving them to the one-at-a-time path, when one is empty or not all
- * inside guest memory.
- */
-static __rte_always_inline bool
-vq_batch_map(struct vq *q, const uint64_t *addr, const uint32_t *len,
-	     uint8_t **p, bool write)
+/* vq_batch_map() when a buffer is not in the hot region: search. */
+static __rte_noinline bool
+vq_batch_map_miss(struct vq *q, const uint64_t *addr, const uint32_t *len,
+		  uint8_t **p, bool write)
 {
 	uint8_t perm = write ? VHU_ACCESS_WO : VHU_ACCESS_RO;
 	struct vhu_hot hot;
@@ -480,15 +476,42 @@ vq_batch_map(struct vq *q, const uint64_t *addr, const uint32_t *len,
 	vhu_hot_load(q->dp, q->mem_hint, &hot);
 	for (j = 0; j < VQ_BATCH; j++) {
 		p[j] = vhu_hot_translate(&hot, addr[j], len[j]);
-		if (unlikely(p[j] == NULL)) {
-			p[j] = vhu_dp_translate_miss(q->dp, addr[j], len[j],
-						     perm, &q->mem_hint);
-			if (p[j] == NULL || len[j] == 0)
-				return false;
-			vhu_hot_load(q->dp, q->mem_hint, &hot);
-		}
-		vq_prefetch_buf(q, p[j], len[j], write);
+		if (p[j] != NULL)
+			continue;
+		p[j] = vhu_dp_translate_miss(q->dp, addr[j], len[j], perm,
+					     &q->mem_hint);
+		if (p[j] == NULL || len[j] == 0)
+			return false;
+		vhu_hot_load(q->dp, q->mem_hint, &hot);
 	}
+	return true;
+}
+
+/*
+ * Translate a batch's VQ_BATCH buffers and prefetch their starts: false,
+ * leaving them to the one-at-a-time path, when one is empty or not all
+ * inside guest memory. All four are judged against the hot region at
+ * once, with one branch.
+ */
+static __rte_always_inline bool
+vq_batch_map(struct vq *q, const uint64_t *addr, const uint32_t *len,
+	     uint8_t **p, bool write)
+{
+	struct vhu_hot hot;
+	bool hit = true;
+	unsigned int j;
+
+	vhu_hot_load(q->dp, q->mem_hint, &hot);
+#pragma GCC unroll 4
+	for (j = 0; j < VQ_BATCH; j++) {
+		hit &= vhu_hot_has(&hot, addr[j], len[j]);
+		p[j] = (uint8_t *)((uintptr_t)hot.hva + (addr[j] - hot.gpa));
+	}
+	if (unlikely(!hit) && !vq_batch_map_miss(q, addr, len, p, write))
+		return false;
+#pragma GCC unroll 4
+	for (j = 0; j < VQ_BATCH; j++)
+		vq_prefetch_buf(q, p[j], len[j], write);
 	return true;
 }
 
@@ -511,25 +534,26 @@ vq_tx_hdr_plain(const struct vq *q, const uint8_t *p)
 static inline bool
 vq_tx_batch_lens(const struct vq *q, const uint32_t *len)
 {
+	bool ok = true;
 	unsigned int j;
 
+#pragma GCC unroll 4
 	for (j = 0; j < VQ_BATCH; j++)
-		if (len[j] <= q->hdr_len ||
-		    len[j] > VQ_MAX_PKT_LEN + q->hdr_len)
-			return false;
-	return true;
+		ok &= len[j] - q->hdr_len - 1u < VQ_MAX_PKT_LEN;
+	return ok;
 }
 
 /* A receive batch's mbufs: nothing to fix in any of them. */
 static inline bool
 vq_rx_batch_plain(struct rte_mbuf *const *m)
 {
+	bool ok = true;
 	unsigned int j;
 
+#pragma GCC unroll 4
 	for (j = 0; j < VQ_BATCH; j++)
-		if (!vq_rx_plain(m[j]))
-			return false;
-	return true;
+		ok &= vq_rx_plain(m[j]);
+	return ok;
 }
 
 /* A receive batch's buffers: each holds its packet and the header. */
@@ -537,12 +561,13 @@ static inline bool
 vq_rx_batch_fits(const struct vq *q, struct rte_mbuf *const *m,
 		 const uint32_t *len)
 {
+	bool ok = true;
 	unsigned int j;
 
+#pragma GCC unroll 4
 	for (j = 0; j < VQ_BATCH; j++)
-		if (len[j] < q->hdr_len + m[j]->pkt_len)
-			return false;
-	return true;
+		ok &= len[j] >= q->hdr_len + m[j]->pkt_len;
+	return ok;
 }
 
 /*
@@ -681,7 +706,8 @@ typedef void (*vq_zc_done_fn)(struct vq *q, uint16_t pos, uint16_t id);
 
 /*
  * Return zero-copy buffers whose mbufs were freed, while the used batch
- * has room for a burst after them. Inlined with each layout's done().
+ * has room for a burst after them; none can come back while none is
+ * lent. Inlined with each layout's done().
  */
 static __rte_always_inline void
 vq_collect_zc(struct vq *q, vq_zc_done_fn done)
@@ -689,6 +715,8 @@ vq_collect_zc(struct vq *q, vq_zc_done_fn done)
 	uint16_t slots[VQ_BURST_MAX];
 	unsigned int n, i;
 
+	if (q->zc_held == 0)
+		return;
 	do {
 		n = vq_zc_collect(q, slots, RTE_MIN(RTE_DIM(slots),
 				  RTE_DIM(q->used) - q->nused));

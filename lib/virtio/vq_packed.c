@@ -441,32 +441,51 @@ tx_taken(struct vq *q, uint16_t ndesc, uint16_t id, bool zc)
 }
 
 /*
+ * The flags a descriptor of lap wrap has when it is available as a whole
+ * buffer of the batch path (no NEXT, no INDIRECT, WRITE as write says),
+ * under batch_mask, repeated for the VQ_BATCH descriptors of a line.
+ */
+#define BATCH_MASK	(F_AVAIL | F_USED | VRING_DESC_F_NEXT | \
+			 VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE)
+#define BATCH_REPEAT	0x0001000100010001ULL
+
+static __rte_always_inline uint64_t
+batch_flags(bool wrap, bool write)
+{
+	return ((wrap ? F_AVAIL : F_USED) |
+		(write ? VRING_DESC_F_WRITE : 0)) * BATCH_REPEAT;
+}
+
+/*
  * VQ_BATCH descriptors from pos, read together (one cache line of the
  * ring): true when all are available and not wrapping, each a whole
  * buffer (no NEXT, no INDIRECT) with the WRITE flag as write says, and
  * inside guest memory, translated to p[] (prefetched). Anything else is
- * left to the one-at-a-time path; nothing here counts or breaks.
+ * left to the one-at-a-time path; nothing here counts or breaks. The
+ * four flags are judged as one word; inlined with each caller, so that
+ * write is a constant.
  */
-static bool
+static __rte_always_inline bool
 batch_read(struct vq *q, uint16_t pos, bool wrap, bool write,
 	   uint64_t *addr, uint32_t *len, uint16_t *id, uint8_t **p)
 {
 	const struct vring_packed_desc *d = &ring(q)[pos];
-	uint16_t flags[VQ_BATCH], want = write ? VRING_DESC_F_WRITE : 0;
+	uint16_t next = pos + VQ_BATCH;
+	uint64_t f;
 	unsigned int j;
 
-	if (pos + VQ_BATCH > q->size)
+	RTE_BUILD_BUG_ON(VQ_BATCH != 4);	/* four flags in one word */
+	if (unlikely(next > q->size))
 		return false;
-	for (j = 0; j < VQ_BATCH; j++)
-		flags[j] = __atomic_load_n(&d[j].flags, __ATOMIC_RELAXED);
-	for (j = 0; j < VQ_BATCH; j++)
-		if (!!(flags[j] & F_AVAIL) != wrap ||
-		    !!(flags[j] & F_USED) == wrap ||
-		    (flags[j] & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT |
-				 VRING_DESC_F_WRITE)) != want)
-			return false;
+	f = (uint64_t)__atomic_load_n(&d[0].flags, __ATOMIC_RELAXED) |
+	    (uint64_t)__atomic_load_n(&d[1].flags, __ATOMIC_RELAXED) << 16 |
+	    (uint64_t)__atomic_load_n(&d[2].flags, __ATOMIC_RELAXED) << 32 |
+	    (uint64_t)__atomic_load_n(&d[3].flags, __ATOMIC_RELAXED) << 48;
+	if ((f & (BATCH_MASK * BATCH_REPEAT)) != batch_flags(wrap, write))
+		return false;
 	/* The rest of each descriptor is read after its flags. */
 	rte_atomic_thread_fence(__ATOMIC_ACQUIRE);
+#pragma GCC unroll 4
 	for (j = 0; j < VQ_BATCH; j++) {
 		addr[j] = __atomic_load_n(&d[j].addr, __ATOMIC_RELAXED);
 		len[j] = __atomic_load_n(&d[j].len, __ATOMIC_RELAXED);
@@ -475,7 +494,7 @@ batch_read(struct vq *q, uint16_t pos, bool wrap, bool write,
 	if (!vq_batch_map(q, addr, len, p, write))
 		return false;
 	/* The next line of descriptors. */
-	rte_prefetch0(&ring(q)[(pos + VQ_BATCH) % q->size]);
+	rte_prefetch0(&ring(q)[next == q->size ? 0 : next]);
 	return true;
 }
 

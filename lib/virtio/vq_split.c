@@ -367,9 +367,11 @@ prefetch_next_batch(const struct vq *q, uint16_t pos)
  * descriptor (no NEXT, no INDIRECT) with the WRITE flag as write says,
  * inside guest memory: heads, guest addresses, lengths and host
  * addresses (prefetched). Anything else is left to the one-at-a-time
- * path, which judges it; nothing here counts or breaks.
+ * path, which judges it; nothing here counts or breaks. A head is read
+ * masked, so that a hostile one reads inside the table before it is
+ * judged; inlined with each caller, so that write is a constant.
  */
-static bool
+static __rte_always_inline bool
 batch_read(struct vq *q, uint16_t pos, bool write, uint16_t *head,
 	   uint64_t *addr, uint32_t *len, uint8_t **p)
 {
@@ -377,23 +379,22 @@ batch_read(struct vq *q, uint16_t pos, bool write, uint16_t *head,
 	const uint16_t *ring = avail(q)->ring;
 	uint16_t want = write ? VRING_DESC_F_WRITE : 0;
 	uint16_t mask = q->mask, size = q->size;
+	bool ok = true;
 	unsigned int j;
 
+#pragma GCC unroll 4
 	for (j = 0; j < VQ_BATCH; j++) {
 		uint16_t h = __atomic_load_n(&ring[(pos + j) & mask],
 					     __ATOMIC_RELAXED);
 		uint16_t flags, next;
 
-		if (unlikely(h >= size))
-			return false;
 		head[j] = h;
-		desc_load(&desc[h], &addr[j], &len[j], &flags, &next);
-		if (unlikely((flags & (VRING_DESC_F_NEXT |
-				       VRING_DESC_F_INDIRECT |
-				       VRING_DESC_F_WRITE)) != want))
-			return false;
+		desc_load(&desc[h & mask], &addr[j], &len[j], &flags, &next);
+		ok &= h < size &&
+		      (flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT |
+				VRING_DESC_F_WRITE)) == want;
 	}
-	if (!vq_batch_map(q, addr, len, p, write))
+	if (!ok || !vq_batch_map(q, addr, len, p, write))
 		return false;
 	prefetch_next_batch(q, pos);
 	return true;

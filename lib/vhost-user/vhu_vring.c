@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/virtio_ring.h>
+
 #include "vhu_internal.h"
 
 #define SPLIT_DESC_ALIGN	16
@@ -249,6 +251,72 @@ sync_split_used(struct vhu_dev *dev, struct vhu_vring *vr)
 }
 
 /*
+ * Where a packed ring's USED bits say the device stands: slots the
+ * device used in its current lap carry that lap's wrap counter in their
+ * USED bit, whether the driver has posted them again since or not; the
+ * slots from the device's used position on carry the other value, as
+ * available buffers of this lap or used ones of the last. That holds
+ * while every buffer takes one slot and has its own used descriptor
+ * (no chain, no IN_ORDER batch): false when the ring does not show
+ * that one split, or shows a chain.
+ */
+static bool
+packed_used_split(const struct vhu_vring *vr, uint16_t *pos, bool *wrap)
+{
+	const struct vring_packed_desc *d = vr->desc;
+	uint16_t i, flips = 0, at = 0;
+	bool first = false, last = false;
+
+	for (i = 0; i < vr->size; i++) {
+		uint16_t f = __atomic_load_n(&d[i].flags, __ATOMIC_ACQUIRE);
+		bool used = (f >> VRING_PACKED_DESC_F_USED) & 1;
+
+		if (f & VRING_DESC_F_NEXT)
+			return false;
+		if (i == 0)
+			first = used;
+		else if (used != last && flips++ == 0)
+			at = i;
+		last = used;
+	}
+	if (flips > 1)
+		return false;
+	*pos = at;
+	*wrap = flips == 0 ? !first : first;
+	return true;
+}
+
+/*
+ * A packed ring asked to start at the very beginning (0, wrap 1) when its
+ * descriptors show a device that has been further: a front-end that lost
+ * its back-end without GET_VRING_BASE (QEMU's virtio-net, whose packed
+ * rings have no used index to restore from) sends the base it began
+ * with. Where the ring tells where the device stood (packed_used_split),
+ * it continues from there, and buffers taken but not returned are taken
+ * again, as a split ring does from its used index. With an inflight
+ * area or IN_ORDER the base stands.
+ */
+static void
+sync_packed_used(struct vhu_dev *dev, struct vhu_vring *vr)
+{
+	uint16_t pos;
+	bool wrap;
+
+	if (vr->inflight.packed != NULL ||
+	    (dev->features & (1ULL << VHU_F_IN_ORDER)) != 0 ||
+	    vr->last_avail_idx != 0 || !vr->avail_wrap ||
+	    vr->last_used_idx != 0 || !vr->used_wrap)
+		return;
+	if (!packed_used_split(vr, &pos, &wrap) || (pos == 0 && wrap))
+		return;
+	VHU_WARN("vhost-user %s: ring %u: base 0 (wrap 1) but the ring's "
+		 "used flags end at %u (wrap %u); continuing from there",
+		 dev->name, vr->index, pos, wrap);
+	vr->last_avail_idx = vr->last_used_idx = pos;
+	vr->avail_wrap = vr->used_wrap = wrap;
+}
+
+/*
  * Start a ring: it must have a size and addresses that translate. A
  * kick onto addresses that do not translate is a violation; a ring that
  * lost its memory while running (kick == false) waits for it instead,
@@ -286,6 +354,8 @@ start_ring(struct vhu_dev *dev, struct vhu_vring *vr, const struct vhu_msg *msg,
 		return VHU_OK;
 	if (!vr->packed)
 		sync_split_used(dev, vr);
+	else
+		sync_packed_used(dev, vr);
 	watch_kick(dev, vr, false);
 	vhu_vring_set_state(dev, vr, true, vr->enabled);
 	return VHU_OK;

@@ -619,6 +619,93 @@ split_start_syncs_used_idx(void **state)
 	fe_free(fe);
 }
 
+/* Packed descriptor flags: AVAIL (7), USED (15), NEXT (0). */
+#define PF_AVAIL	(1u << 7)
+#define PF_USED		(1u << 15)
+#define PF_NEXT		1u
+#define SYNC_SIZE	16
+
+/*
+ * A packed ring of SYNC_SIZE slots whose flags are flags[], started at
+ * base: where its avail and used positions (and wrap counters) end up.
+ */
+static void
+packed_sync_case(const char *what, uint64_t features, uint32_t base,
+		 const uint16_t *flags, uint16_t pos, bool wrap)
+{
+	struct vhu_dev_params p;
+	struct vhu_vring *vr;
+	struct fe_ring r;
+	unsigned int i;
+	struct fe *fe;
+
+	print_message("# %s\n", what);
+	fe_default_params(&p);
+	p.features |= features;		/* IN_ORDER is not offered by default */
+	fe = fe_new_params(&p);
+	assert_non_null(fe);
+	fe_negotiate(fe, features, 0);
+	assert_int_equal(vhu_dev_features(fe->dev), features);
+	assert_non_null(fe_add_region(fe, 0, MEM_SIZE));
+	fe_send_mem_table(fe, false);
+	fe_ring_layout(&r, RING_GPA(0), SYNC_SIZE, true);
+	for (i = 0; i < SYNC_SIZE; i++)
+		memcpy(fe_ptr(fe, r.desc) + 16 * i + 14, &flags[i], 2);
+	fe_ring_setup(fe, 0, &r, base, 0, 0);
+	vr = vhu_dev_vring(fe->dev, 0);
+	fe_vring_fd(fe, VHU_REQ_SET_VRING_KICK, 0, -1, false);
+	assert_true(vr->started);
+	assert_int_equal(vr->last_avail_idx, pos);
+	assert_int_equal(vr->last_used_idx, pos);
+	assert_int_equal(vr->avail_wrap, wrap);
+	assert_int_equal(vr->used_wrap, wrap);
+	assert_no_violation(fe);
+	fe_free(fe);
+}
+
+/*
+ * A packed ring started at (0, wrap 1) whose USED bits show a device that
+ * got further (a front-end that lost its back-end and sends the base it
+ * began with) continues where those bits split; where they do not show
+ * one split, or show a chain, or the base is another, or buffers are
+ * returned in order, the base stands.
+ */
+static void
+packed_start_syncs_from_used_flags(void **state)
+{
+	const uint32_t first = 0 | 1u << 15;
+	uint16_t f[SYNC_SIZE];
+	unsigned int i;
+
+	(void)state;
+	memset(f, 0, sizeof(f));
+	packed_sync_case("fresh ring", F_PACKED, first, f, 0, true);
+	for (i = 0; i < SYNC_SIZE; i++)		/* all posted, lap 1 */
+		f[i] = PF_AVAIL;
+	packed_sync_case("all available", F_PACKED, first, f, 0, true);
+	for (i = 0; i < 5; i++)			/* 5 used in lap 1 */
+		f[i] = PF_AVAIL | PF_USED;
+	packed_sync_case("5 used", F_PACKED, first, f, 5, true);
+	for (i = 0; i < 3; i++)			/* 3 posted again, lap 0 */
+		f[i] = PF_USED;
+	packed_sync_case("5 used, 3 posted again", F_PACKED, first, f, 5,
+			 true);
+	packed_sync_case("another base", F_PACKED, 2 | 1u << 15, f, 2, true);
+	packed_sync_case("in order", F_PACKED | VHU_BIT(VHU_F_IN_ORDER),
+			 first, f, 0, true);
+	f[9] |= PF_NEXT;
+	packed_sync_case("a chain", F_PACKED, first, f, 0, true);
+	f[9] &= ~PF_NEXT;
+	f[11] = PF_AVAIL | PF_USED;
+	packed_sync_case("two splits", F_PACKED, first, f, 0, true);
+	for (i = 0; i < SYNC_SIZE; i++)		/* the whole lap 1 used */
+		f[i] = PF_AVAIL | PF_USED;
+	packed_sync_case("lap 1 used", F_PACKED, first, f, 0, false);
+	for (i = 0; i < 4; i++)			/* 4 used in lap 0 */
+		f[i] = 0;
+	packed_sync_case("lap 0, 4 used", F_PACKED, first, f, 4, false);
+}
+
 /* A ring index past 2 * max_queue_pairs is refused by every message. */
 static void
 index_out_of_range(void **state)
@@ -1705,6 +1792,7 @@ main(void)
 		cmocka_unit_test(get_base_stops_split_ring),
 		cmocka_unit_test(get_base_packed_wrap_counters),
 		cmocka_unit_test(split_start_syncs_used_idx),
+		cmocka_unit_test(packed_start_syncs_from_used_flags),
 		cmocka_unit_test(index_out_of_range),
 		cmocka_unit_test(inband_kick_index_out_of_range),
 		cmocka_unit_test(vring_num_values),

@@ -277,10 +277,11 @@ def restart_and_ping(tmp, sw, a, b, args):
 def reconnect_qemu_client(tmp):
     """vuswitchd is killed (SIGKILL) and started again while the guests
     run: QEMU (reconnect=1) attaches again, traffic resumes without a
-    guest reboot."""
+    guest reboot. One guest has split rings, the other packed ones,
+    whose ring positions carry the wrap counters across the restart."""
     sw = switch(tmp, 2)
     a = Guest("rc-a", tmp, sock(tmp, 0), mac(1))
-    b = Guest("rc-b", tmp, sock(tmp, 1), mac(2))
+    b = Guest("rc-b", tmp, sock(tmp, 1), mac(2), packed=True)
     booted(a, b)
     ping_ok(a, b)
     restart_and_ping(tmp, sw, a, b, ())

@@ -304,16 +304,21 @@ def live_migration(tmp):
     """Guest A moves from one QEMU (port vhu0) to another (vhu2) while
     guest B pings it. Migration completes with vuswitchd logging dirty
     pages, the MAC table points at vhu2 right after the RARP, A keeps
-    its network, and only a few pings are lost."""
+    its network, and only a few pings are lost. A has packed rings, B
+    split ones: the packed rings' positions and wrap counters travel
+    through GET/SET_VRING_BASE, their used descriptors through the log."""
     sw = switch(tmp, 3)
-    src = Guest("mig-src", tmp, sock(tmp, 0), mac(1), announce=False)
+    src = Guest("mig-src", tmp, sock(tmp, 0), mac(1), announce=False,
+                packed=True)
     b = Guest("mig-b", tmp, sock(tmp, 1), mac(2))
     uri = f"unix:{os.path.join(tmp, 'migrate.sock')}"
     dst = Guest("mig-dst", tmp, sock(tmp, 2), mac(1), announce=False,
-                incoming=uri)
+                incoming=uri, packed=True)
     booted(src, b)
     ping_ok(b, src, 5)
     assert macs_on(sw).get(src.mac) == "vhu0"
+    rings = sw.port("vhu0")["rings"][:2]
+    assert all(r["packed"] for r in rings), rings
     count, interval = 150, 0.1
     b.ok(f"ping -c {count} -i {interval} {src.ll}%eth0 > /tmp/ping 2>&1 &")
     time.sleep(2)
@@ -354,6 +359,8 @@ def live_migration(tmp):
     assert sent == count and sent - got <= 5, f"{sent - got} lost"
     ping_ok(a, b, 10)
     assert sw.stats("vhu2")["rx_packets"] > 0
+    rings = sw.port("vhu2")["rings"][:2]
+    assert all(r["packed"] for r in rings), rings
 
 
 @case

@@ -443,7 +443,7 @@ tx_taken(struct vq *q, uint16_t ndesc, uint16_t id, bool zc)
 /*
  * The flags a descriptor of lap wrap has when it is available as a whole
  * buffer of the batch path (no NEXT, no INDIRECT, WRITE as write says),
- * under batch_mask, repeated for the VQ_BATCH descriptors of a line.
+ * under BATCH_MASK, repeated for the VQ_BATCH descriptors of a line.
  */
 #define BATCH_MASK	(F_AVAIL | F_USED | VRING_DESC_F_NEXT | \
 			 VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE)

@@ -303,7 +303,7 @@ sync_packed_used(struct vhu_dev *dev, struct vhu_vring *vr)
 	bool wrap;
 
 	if (vr->inflight.packed != NULL ||
-	    (dev->features & (1ULL << VHU_F_IN_ORDER)) != 0 ||
+	    (dev->features & VHU_BIT(VHU_F_IN_ORDER)) != 0 ||
 	    vr->last_avail_idx != 0 || !vr->avail_wrap ||
 	    vr->last_used_idx != 0 || !vr->used_wrap)
 		return;

@@ -46,12 +46,19 @@ ring(const struct vq *q)
 	return q->vr->desc;
 }
 
+/* The AVAIL and USED bits of a descriptor available in lap wrap. */
+static inline uint16_t
+avail_bits(bool wrap)
+{
+	return wrap ? F_AVAIL : F_USED;
+}
+
 static inline bool
 desc_avail(const struct vring_packed_desc *d, bool wrap)
 {
 	uint16_t f = __atomic_load_n(&d->flags, __ATOMIC_ACQUIRE);
 
-	return !!(f & F_AVAIL) == wrap && !!(f & F_USED) != wrap;
+	return (f & (F_AVAIL | F_USED)) == avail_bits(wrap);
 }
 
 static inline void
@@ -452,8 +459,8 @@ tx_taken(struct vq *q, uint16_t ndesc, uint16_t id, bool zc)
 static __rte_always_inline uint64_t
 batch_flags(bool wrap, bool write)
 {
-	return ((wrap ? F_AVAIL : F_USED) |
-		(write ? VRING_DESC_F_WRITE : 0)) * BATCH_REPEAT;
+	return (avail_bits(wrap) | (write ? VRING_DESC_F_WRITE : 0)) *
+	       BATCH_REPEAT;
 }
 
 /*

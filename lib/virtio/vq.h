@@ -81,7 +81,12 @@ struct vq *vq_create(struct vhu_vring *vr, const struct vq_params *p);
  */
 void vq_free(struct vq *q);
 
-/* Guest transmit ring -> up to n mbufs; returns how many. */
+/*
+ * Guest transmit ring -> up to n mbufs; returns how many. A burst that
+ * took more mbufs than it filled (a packed ring does not tell how many
+ * buffers it holds) keeps the rest for the next; a poll that finds the
+ * ring empty, and vq_free(), give them back to the pool.
+ */
 uint16_t vq_dequeue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
 /*
  * As vq_dequeue_burst(), but a frame may be borrowed instead of copied

@@ -254,6 +254,7 @@ vq_free(struct vq *q)
 {
 	if (q == NULL)
 		return;
+	vq_drop_spares(q);
 	zc_put(q->zc);
 	rte_free(q->pend);
 	rte_free(q);

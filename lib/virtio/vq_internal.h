@@ -117,6 +117,10 @@ struct vq {
 	uint16_t nused;
 	struct vq_pend used[VQ_USED_BATCH];
 
+	/* fresh mbufs a dequeue burst had no buffer for, kept for the next */
+	uint16_t nspare;
+	struct rte_mbuf *spare[VQ_BURST_MAX];
+
 	/* guest notification suppression */
 	uint16_t signalled_used;
 	bool signalled_valid;
@@ -191,23 +195,59 @@ vq_recycle(struct rte_mbuf *m)
 }
 
 /*
- * Mbufs for a dequeue burst of up to count packets: all of them, or as
- * many as the pool still has; 0, counted as no_mbuf, when it has none.
+ * Mbufs for a dequeue burst of up to count packets: the queue's spares
+ * first, then from the pool; all of them, or as many as could be had;
+ * 0, counted as no_mbuf, when there were none.
  */
 static inline uint16_t
 vq_alloc_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t count)
 {
-	unsigned int left;
+	unsigned int have = RTE_MIN(q->nspare, count), left;
 
-	if (likely(rte_pktmbuf_alloc_bulk(q->mp, pkts, count) == 0))
+	q->nspare -= have;
+	memcpy(pkts, &q->spare[q->nspare], have * sizeof(*pkts));
+	if (have == count ||
+	    likely(rte_pktmbuf_alloc_bulk(q->mp, pkts + have,
+					  count - have) == 0))
 		return count;
 	/* The count includes other lcores' caches: halve until it fits. */
-	left = RTE_MIN(rte_mempool_avail_count(q->mp), count - 1u);
+	left = RTE_MIN(rte_mempool_avail_count(q->mp), count - have - 1u);
 	for (; left > 0; left /= 2)
-		if (rte_pktmbuf_alloc_bulk(q->mp, pkts, left) == 0)
-			return (uint16_t)left;
-	q->stats.drops[VQ_DROP_NO_MBUF]++;
-	return 0;
+		if (rte_pktmbuf_alloc_bulk(q->mp, pkts + have, left) == 0)
+			return (uint16_t)(have + left);
+	if (have == 0)
+		q->stats.drops[VQ_DROP_NO_MBUF]++;
+	return (uint16_t)have;
+}
+
+/*
+ * Keep the n fresh (reset) mbufs at pkts a burst did not fill for the
+ * next one: a packed ring does not tell how many buffers it holds, so
+ * its bursts allocate for a full one. What does not fit goes back; fresh
+ * mbufs need no freeing, only their pool.
+ */
+static inline void
+vq_keep_spare(struct vq *q, struct rte_mbuf **pkts, unsigned int n)
+{
+	unsigned int k = RTE_MIN(n, RTE_DIM(q->spare) - q->nspare);
+
+	memcpy(&q->spare[q->nspare], pkts, k * sizeof(*pkts));
+	q->nspare += k;
+	if (unlikely(k < n))
+		rte_mempool_put_bulk(q->mp, (void **)(pkts + k), n - k);
+}
+
+/*
+ * A poll found the ring empty: the spares go back to the pool, so that
+ * only queues with traffic hold any.
+ */
+static inline void
+vq_drop_spares(struct vq *q)
+{
+	if (q->nspare == 0)
+		return;
+	rte_mempool_put_bulk(q->mp, (void **)q->spare, q->nspare);
+	q->nspare = 0;
 }
 
 /* A transmit chain being turned into an mbuf (vq_copy.c). */
@@ -837,7 +877,7 @@ stop:
 	q->stats.copy_packets += sum.packets - sum.zc;
 	/* The mbufs of entries we did not get to. */
 	if (out < count)
-		rte_pktmbuf_free_bulk(&pkts[out], count - out);
+		vq_keep_spare(q, &pkts[out], count - out);
 	return out;
 }
 

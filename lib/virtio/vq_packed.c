@@ -533,8 +533,11 @@ vq_packed_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 	if (q->zc_held > 0 || q->nused > 0)
 		vq_collect_zc(q, zc_done);
 	count = RTE_MIN(n, (uint16_t)(RTE_DIM(q->used) - q->nused));
-	if (count == 0 || !desc_avail(&ring(q)[vr->last_avail_idx],
-				      vr->avail_wrap))
+	if (!desc_avail(&ring(q)[vr->last_avail_idx], vr->avail_wrap)) {
+		vq_drop_spares(q);
+		goto done;
+	}
+	if (count == 0)
 		goto done;
 	count = vq_alloc_burst(q, pkts, count);
 	if (count == 0)

@@ -429,6 +429,8 @@ vq_split_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 		vq_set_broken(q, "avail index ran more than a ring ahead");
 		return 0;
 	}
+	if (count == 0)
+		vq_drop_spares(q);
 	count = RTE_MIN(count, n);
 	count = RTE_MIN(count, (uint16_t)(RTE_DIM(q->used) - q->nused));
 	if (count == 0)

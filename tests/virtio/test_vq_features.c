@@ -1029,8 +1029,8 @@ guest_to_guest(bool packed)
 	assert_int_equal(reap(&a), 0);
 	rte_pktmbuf_free_bulk(pkts, 3);
 	assert_int_equal(reap(&a), 3);
+	fx_close(&a);	/* with the mbufs A kept for its next burst */
 	fx_close(&b);
-	fx_close(&a);
 }
 BOTH(guest_to_guest)
 
@@ -1486,6 +1486,40 @@ in_order(bool packed)
 	fx_close(&f);
 }
 BOTH(in_order)
+
+/*
+ * A packed ring does not tell how many buffers it holds, so a burst
+ * takes mbufs for a full one. Those it did not fill stay with the queue
+ * for the next burst, which takes none from the pool then, and an empty
+ * poll gives them back.
+ */
+static void
+spare_mbufs_packed(void **state __rte_unused)
+{
+	struct gd_shape one = { .nsegs = 1 };
+	struct rte_mbuf *pkts[VQ_BURST_MAX];
+	struct rte_mempool *mp = vqt_init();
+	unsigned int avail, i;
+	struct fx f;
+
+	fx_open(&f, true, V1, RING, false);
+	avail = rte_mempool_avail_count(mp);
+	tx_frame(&f.q, 100, 1, &one);
+	assert_int_equal(vq_dequeue_burst(f.vq, pkts, VQ_BURST_MAX), 1);
+	assert_int_equal(rte_mempool_avail_count(mp), avail - VQ_BURST_MAX);
+	rte_pktmbuf_free(pkts[0]);
+	for (i = 0; i < 3; i++)
+		tx_frame(&f.q, 60 + i, 10 + i, &one);
+	assert_int_equal(vq_dequeue_burst(f.vq, pkts, 3), 3);
+	assert_int_equal(rte_mempool_avail_count(mp), avail - VQ_BURST_MAX + 1);
+	for (i = 0; i < 3; i++)
+		assert_mbuf_frame(pkts[i], 60 + i, 10 + i);
+	rte_pktmbuf_free_bulk(pkts, 3);
+	assert_int_equal(vq_dequeue_burst(f.vq, pkts, VQ_BURST_MAX), 0);
+	assert_int_equal(rte_mempool_avail_count(mp), avail);
+	assert_int_equal(reap(&f), 4);
+	fx_close(&f);
+}
 
 /* ==== 6. notifications ============================================== */
 
@@ -2859,6 +2893,9 @@ stats_no_mbuf(bool packed)
 	assert_mbuf_frame(pkts[0], 100, 20);
 	rte_pktmbuf_free(pkts[0]);
 	assert_int_equal(reap(&f), 1);
+	/* An empty poll gives back the mbufs the burst kept. */
+	assert_int_equal(vq_dequeue_burst(f.vq, pkts, VQ_BURST_MAX), 0);
+	assert_int_equal(rte_mempool_avail_count(mp), 10);
 	/* Three mbufs left for five frames: three now, two later. */
 	for (i = 0; i < 5; i++)
 		tx_frame(&f.q, 100, 40 + i, &one);
@@ -3002,6 +3039,7 @@ main(void)
 		TESTS(zc_policy),
 		TESTS(other_lcore),
 		TESTS(in_order),
+		cmocka_unit_test(spare_mbufs_packed),
 		cmocka_unit_test(notify_split_flags),
 		cmocka_unit_test(notify_split_event_idx),
 		cmocka_unit_test(notify_packed_flags),

@@ -805,17 +805,34 @@ typedef uint16_t (*vq_tx_pos_fn)(const struct vq *q);
 /* The next buffer, ndesc descriptors, was taken (lent when zc). */
 typedef void (*vq_tx_taken_fn)(struct vq *q, uint16_t ndesc, uint16_t id,
 			       bool zc);
+/*
+ * The next n buffers, one descriptor each with ids id[], were taken and
+ * none of them lent: a batch's bookkeeping done once, not per buffer.
+ */
+typedef void (*vq_tx_run_fn)(struct vq *q, uint16_t n, const uint16_t *id);
+
+/*
+ * Whether a frame of frame bytes might be lent (vq_tx_flat() decides):
+ * only then does its position have to be known before it is taken.
+ */
+static inline bool
+vq_tx_may_lend(const struct vq *q, uint32_t frame)
+{
+	return q->zc_on && frame >= q->zc_min_len;
+}
 
 /*
  * The dequeue loop both ring layouts run over count allocated mbufs:
  * batches while they fit, else one buffer at a time. Stops at a buffer
  * not there yet, a broken ring or a dry pool; the mbufs it did not fill
  * are freed. Inlined with each layout's functions. Returns the packets.
+ * A batch's buffers are taken together (run), in stretches that end
+ * before a buffer that may be lent, which is taken on its own.
  */
 static __rte_always_inline uint16_t
 vq_dequeue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t count,
 		vq_tx_batch_fn batch, vq_tx_one_fn one, vq_tx_pos_fn pos,
-		vq_tx_taken_fn taken)
+		vq_tx_taken_fn taken, vq_tx_run_fn run)
 {
 	bool enabled = __atomic_load_n(&q->vr->enabled, __ATOMIC_RELAXED);
 	uint32_t copy_max = vq_tx_copy_max(q, enabled);
@@ -833,6 +850,8 @@ vq_dequeue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t count,
 
 		if (count - i >= VQ_BATCH &&
 		    (k = batch(q, count - i, len, id, p)) > 0) {
+			unsigned int from = 0;	/* not yet taken */
+
 			for (j = 0; j < k; j++) {
 				struct rte_mbuf *m = pkts[out];
 				uint32_t frame = len[j] - q->hdr_len;
@@ -841,22 +860,32 @@ vq_dequeue_loop(struct vq *q, struct rte_mbuf **pkts, uint16_t count,
 					   vq_tx_hdr_plain(q, p[j]))) {
 					vq_mbuf_fill(m, p[j] + q->hdr_len,
 						     frame);
-					taken(q, 1, id[j], false);
 					sum.packets++;
 					sum.bytes += frame;
 					out++;
 					continue;
 				}
+				if (vq_tx_may_lend(q, frame) && j > from) {
+					run(q, j - from, id + from);
+					from = j;
+				}
 				vq_tx_begin(&t, m);
 				r = vq_tx_flat(q, &t, p[j], len[j], id[j],
 					       id[j], pos(q), &zc);
 				if (unlikely(r == VQ_TX_STOP)) {
+					if (j > from)
+						run(q, j - from, id + from);
 					vq_recycle(m);
 					goto stop;
 				}
-				taken(q, 1, id[j], zc);
+				if (zc) {
+					taken(q, 1, id[j], true);
+					from = j + 1;
+				}
 				out += vq_tx_count(q, &sum, m, r, zc, enabled);
 			}
+			if (k > from)
+				run(q, k - from, id + from);
 			i += k;
 			continue;
 		}

@@ -448,6 +448,31 @@ tx_taken(struct vq *q, uint16_t ndesc, uint16_t id, bool zc)
 }
 
 /*
+ * n one-descriptor buffers from our avail position were taken, none
+ * lent. On an in-order ring with nothing older outstanding, one used
+ * entry stands for all of them: publish_tx() tells a batch by its last
+ * id and steps over every descriptor the entries count.
+ */
+static inline void
+tx_taken_run(struct vq *q, uint16_t n, const uint16_t *id)
+{
+	uint16_t seq = q->seq, i;
+
+	advance(q, &q->vr->last_avail_idx, &q->vr->avail_wrap, n);
+	q->seq = seq + n >= q->size ? seq + n - q->size : seq + n;
+	if (q->in_order && q->pend_head == seq &&
+	    q->nused < RTE_DIM(q->used)) {
+		q->pend_head = q->seq;
+		used_add(q, id[n - 1], n, 0);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		tx_done(q, seq, id[i], 1);
+		seq = seq_next(q, seq);
+	}
+}
+
+/*
  * The flags a descriptor of lap wrap has when it is available as a whole
  * buffer of the batch path (no NEXT, no INDIRECT, WRITE as write says),
  * under BATCH_MASK, repeated for the VQ_BATCH descriptors of a line.
@@ -543,7 +568,7 @@ vq_packed_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 	if (count == 0)
 		goto done;
 	out = vq_dequeue_loop(q, pkts, count, tx_batch, tx_next, tx_pos,
-			      tx_taken);
+			      tx_taken, tx_taken_run);
 done:
 	if (q->pend != NULL)
 		flush_in_order(q, q->seq);

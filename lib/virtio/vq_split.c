@@ -333,6 +333,17 @@ tx_taken(struct vq *q, uint16_t ndesc __rte_unused, uint16_t head, bool zc)
 		q->pend[pos & q->mask] = (struct vq_pend){ .id = head };
 }
 
+/* n buffers from our avail position, heads id[], taken, none lent. */
+static inline void
+tx_taken_run(struct vq *q, uint16_t n, const uint16_t *id)
+{
+	uint16_t pos = q->vr->last_avail_idx, i;
+
+	q->vr->last_avail_idx = pos + n;
+	for (i = 0; i < n; i++)
+		used_done(q, pos + i, id[i], 0);
+}
+
 /* The next buffer one descriptor at a time: its head and chain. */
 static enum vq_tx_result
 tx_next(struct vq *q, struct vq_tx *t, uint16_t *head, uint16_t *ndesc,
@@ -440,7 +451,7 @@ vq_split_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 		goto done;
 	rte_prefetch0(&avail(q)->ring[start & q->mask]);
 	out = vq_dequeue_loop(q, pkts, count, tx_batch, tx_next, tx_pos,
-			      tx_taken);
+			      tx_taken, tx_taken_run);
 done:
 	if (q->pend != NULL)
 		flush_in_order(q);

@@ -1487,6 +1487,63 @@ in_order(bool packed)
 }
 BOTH(in_order)
 
+/* The ids an in-order transmit ring shows used, from the k-th on. */
+static void
+assert_used_ids(const struct fx *f, const int *ids, unsigned int n)
+{
+	unsigned int i;
+	uint32_t len;
+	uint16_t id;
+
+	assert_int_equal(used_pending(&f->q), n);
+	for (i = 0; i < n; i++) {
+		assert_true(gd_used_peek(&f->q, i, &id, &len));
+		assert_int_equal(id, ids[i]);
+	}
+	if (f->q.packed)	/* one used descriptor names the last */
+		assert_int_equal(f->q.pdesc[f->q.next_used].id, ids[n - 1]);
+}
+
+/*
+ * IN_ORDER, a batch's copied buffers taken together: those before a lent
+ * one are used at once, in one used descriptor on a packed ring; those
+ * behind it wait for it, then come back in order.
+ */
+static void
+in_order_runs(bool packed)
+{
+	struct gd_shape one = { .nsegs = 1 };
+	struct rte_mbuf *pkts[VQ_BURST_MAX];
+	int ids[12];
+	uint32_t i;
+	struct fx f;
+
+	fx_open(&f, packed, V1 | INORDER, RING, true);
+	for (i = 0; i < 12; i++)	/* three lines of descriptors */
+		ids[i] = tx_frame(&f.q, i == 5 ? 1500 : 100, 700 + i, &one);
+	assert_int_equal(vq_dequeue_burst(f.vq, pkts, VQ_BURST_MAX), 12);
+	for (i = 0; i < 12; i++)
+		assert_mbuf_frame(pkts[i], i == 5 ? 1500 : 100, 700 + i);
+	assert_true(is_lent(pkts[5]));
+	vq_reap(f.vq);
+	assert_used_ids(&f, ids, 5);
+	assert_int_equal(gd_tx_reclaim(&f.q), 5);
+	rte_pktmbuf_free_bulk(pkts, 12);
+	vq_reap(f.vq);
+	assert_used_ids(&f, ids + 5, 7);
+	assert_int_equal(gd_tx_reclaim(&f.q), 7);
+
+	/* Nothing lent: the whole burst is used at once. */
+	for (i = 0; i < 12; i++)
+		ids[i] = tx_frame(&f.q, 100, 800 + i, &one);
+	assert_int_equal(vq_dequeue_burst(f.vq, pkts, VQ_BURST_MAX), 12);
+	assert_used_ids(&f, ids, 12);
+	assert_int_equal(gd_tx_reclaim(&f.q), 12);
+	rte_pktmbuf_free_bulk(pkts, 12);
+	fx_close(&f);
+}
+BOTH(in_order_runs)
+
 /*
  * A packed ring does not tell how many buffers it holds, so a burst
  * takes mbufs for a full one. Those it did not fill stay with the queue
@@ -3039,6 +3096,7 @@ main(void)
 		TESTS(zc_policy),
 		TESTS(other_lcore),
 		TESTS(in_order),
+		TESTS(in_order_runs),
 		cmocka_unit_test(spare_mbufs_packed),
 		cmocka_unit_test(notify_split_flags),
 		cmocka_unit_test(notify_split_event_idx),

@@ -23,7 +23,7 @@ extern int sw_logtype;
 #define SW_LOG(level, ...) \
 	rte_log(RTE_LOG_##level, sw_logtype, "vuswitch: " __VA_ARGS__)
 
-#define SW_BURST		32
+#define SW_BURST		64	/* frames per poll; a hash bulk lookup at most */
 #define SW_TXBUF		64	/* frames buffered per output port */
 #define SW_MAX_POLLS		256	/* rx queues one worker may poll */
 #define SW_INJECT_RING		1024

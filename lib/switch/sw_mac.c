@@ -124,6 +124,7 @@ sw_mac_lookup_bulk(struct sw *sw, const uint64_t *keys, unsigned int n,
 	uint64_t hits = 0;
 	unsigned int i;
 
+	RTE_BUILD_BUG_ON(SW_BURST > RTE_HASH_LOOKUP_BULK_MAX);
 	for (i = 0; i < n; i++)
 		kp[i] = &keys[i];
 	rte_hash_lookup_bulk_data(sw->mac.h, kp, n, &hits, data);

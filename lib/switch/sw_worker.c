@@ -112,6 +112,8 @@ txb_add(struct sw_worker *w, const struct sw_pdp *d, struct rte_mbuf *m,
 	struct sw_txbuf *b = &w->txb[d->index];
 	uint32_t l3 = m->pkt_len - ETH_HLEN - (tagged ? VLAN_HLEN : 0);
 
+	RTE_BUILD_BUG_ON(SW_TXBUF < SW_BURST);	/* a poll's frames fit */
+
 	if (unlikely(l3 > d->mtu) && (m->ol_flags & GSO_FLAGS) == 0) {
 		drop(&d->ws[w->id], SW_DROP_MTU, m);
 		return;

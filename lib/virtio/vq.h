@@ -84,8 +84,8 @@ void vq_free(struct vq *q);
 /*
  * Guest transmit ring -> up to n mbufs; returns how many. A burst that
  * took more mbufs than it filled (a packed ring does not tell how many
- * buffers it holds) keeps the rest for the next; a poll that finds the
- * ring empty, and vq_free(), give them back to the pool.
+ * buffers it holds) keeps the rest for the next, unless the pool is short;
+ * a poll that finds the ring empty, and vq_free(), give them back.
  */
 uint16_t vq_dequeue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
 /*

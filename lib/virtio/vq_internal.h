@@ -119,6 +119,8 @@ struct vq {
 
 	/* fresh mbufs a dequeue burst had no buffer for, kept for the next */
 	uint16_t nspare;
+	uint8_t spare_check;	/* bursts until the pool is looked at */
+	bool pool_low;		/* keep none: the pool is short */
 	struct rte_mbuf *spare[VQ_BURST_MAX];
 
 	/* guest notification suppression */
@@ -211,6 +213,7 @@ vq_alloc_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t count)
 					  count - have) == 0))
 		return count;
 	/* The count includes other lcores' caches: halve until it fits. */
+	q->pool_low = true;	/* until vq_keep_spare() looks again */
 	left = RTE_MIN(rte_mempool_avail_count(q->mp), count - have - 1u);
 	for (; left > 0; left /= 2)
 		if (rte_pktmbuf_alloc_bulk(q->mp, pkts + have, left) == 0)
@@ -221,25 +224,8 @@ vq_alloc_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t count)
 }
 
 /*
- * Keep the n fresh (reset) mbufs at pkts a burst did not fill for the
- * next one: a packed ring does not tell how many buffers it holds, so
- * its bursts allocate for a full one. What does not fit goes back; fresh
- * mbufs need no freeing, only their pool.
- */
-static inline void
-vq_keep_spare(struct vq *q, struct rte_mbuf **pkts, unsigned int n)
-{
-	unsigned int k = RTE_MIN(n, RTE_DIM(q->spare) - q->nspare);
-
-	memcpy(&q->spare[q->nspare], pkts, k * sizeof(*pkts));
-	q->nspare += k;
-	if (unlikely(k < n))
-		rte_mempool_put_bulk(q->mp, (void **)(pkts + k), n - k);
-}
-
-/*
- * A poll found the ring empty: the spares go back to the pool, so that
- * only queues with traffic hold any.
+ * A poll found the ring empty, or the pool runs low: the spares go back
+ * to the pool, so that only queues with traffic hold any.
  */
 static inline void
 vq_drop_spares(struct vq *q)
@@ -248,6 +234,48 @@ vq_drop_spares(struct vq *q)
 		return;
 	rte_mempool_put_bulk(q->mp, (void **)q->spare, q->nspare);
 	q->nspare = 0;
+}
+
+/*
+ * Keep the n fresh (reset) mbufs at pkts a burst did not fill for the
+ * next one: a packed ring does not tell how many buffers it holds, so
+ * its bursts allocate for a full one. Not while the pool is short (less
+ * than a quarter of it in its common store, looked at every
+ * VQ_SPARE_CHECK such bursts,
+ * or a burst could not have all it asked for): however many queues
+ * there are, their spares do not drain it. What is not kept goes back;
+ * fresh mbufs need no freeing, only their pool.
+ */
+#define VQ_SPARE_CHECK		64
+
+/*
+ * Mbufs free in the pool's common store, per-lcore caches not counted:
+ * its driver's count, where rte_mempool_avail_count() would also read a
+ * cache line of each of RTE_MAX_LCORE caches.
+ */
+static inline unsigned int
+vq_pool_free(const struct rte_mempool *mp)
+{
+	return rte_mempool_get_ops(mp->ops_index)->get_count(mp);
+}
+
+static inline void
+vq_keep_spare(struct vq *q, struct rte_mbuf **pkts, unsigned int n)
+{
+	unsigned int k = RTE_MIN(n, RTE_DIM(q->spare) - q->nspare);
+
+	if (unlikely(q->spare_check-- == 0)) {
+		q->spare_check = VQ_SPARE_CHECK - 1;
+		q->pool_low = vq_pool_free(q->mp) < q->mp->size / 4;
+	}
+	if (unlikely(q->pool_low)) {
+		vq_drop_spares(q);
+		k = 0;
+	}
+	memcpy(&q->spare[q->nspare], pkts, k * sizeof(*pkts));
+	q->nspare += k;
+	if (unlikely(k < n))
+		rte_mempool_put_bulk(q->mp, (void **)(pkts + k), n - k);
 }
 
 /* A transmit chain being turned into an mbuf (vq_copy.c). */

@@ -160,6 +160,27 @@ fx_open(struct fx *f, bool packed, uint64_t feat, uint16_t size, bool zc)
 	fx_vq(f, &p);
 }
 
+/*
+ * A queue (V1, copies only) whose mbufs come from a pool of its own of
+ * n mbufs with no per-lcore cache, so that the test can count them.
+ */
+static struct rte_mempool *
+fx_open_pool(struct fx *f, bool packed, unsigned int n)
+{
+	static unsigned int seq;
+	struct vq_params p = params(false);
+	char name[32];
+
+	snprintf(name, sizeof(name), "vqt_pool%u", seq++);
+	p.mp = rte_pktmbuf_pool_create(name, n, 0, 0,
+				       RTE_MBUF_DEFAULT_BUF_SIZE,
+				       SOCKET_ID_ANY);
+	assert_non_null(p.mp);
+	fx_gd(f, packed, V1, RING);
+	fx_vq(f, &p);
+	return p.mp;
+}
+
 /* Tear down: nothing held, the queue healthy, every mbuf back home. */
 static void
 fx_close(struct fx *f)
@@ -1578,6 +1599,44 @@ spare_mbufs_packed(void **state __rte_unused)
 	fx_close(&f);
 }
 
+/*
+ * Spares are not kept while the pool is short (less than a quarter
+ * free): a queue stops keeping them within 64 bursts (VQ_SPARE_CHECK in
+ * lib/virtio) of the pool running short, and gives back those it kept.
+ */
+static void
+spare_mbufs_pool_short(void **state __rte_unused)
+{
+	struct gd_shape one = { .nsegs = 1 };
+	struct rte_mbuf *pkts[VQ_BURST_MAX], *hold[100];
+	struct rte_mempool *mp;
+	unsigned int i;
+	struct fx f;
+
+	mp = fx_open_pool(&f, true, 128);
+	/* Plenty: seven of the burst's eight are kept. */
+	tx_frame(&f.q, 100, 1, &one);
+	assert_int_equal(vq_dequeue_burst(f.vq, pkts, 8), 1);
+	rte_pktmbuf_free(pkts[0]);
+	assert_int_equal(reap(&f), 1);
+	assert_int_equal(rte_mempool_avail_count(mp), 121);
+	/* Short: 21 of 128 free. */
+	assert_int_equal(rte_pktmbuf_alloc_bulk(mp, hold, 100), 0);
+	for (i = 0; i <= 64; i++) {
+		tx_frame(&f.q, 100, 10 + i, &one);
+		assert_int_equal(vq_dequeue_burst(f.vq, pkts, 8), 1);
+		assert_mbuf_frame(pkts[0], 100, 10 + i);
+		rte_pktmbuf_free(pkts[0]);
+		assert_int_equal(reap(&f), 1);
+	}
+	assert_int_equal(rte_mempool_avail_count(mp), 28);
+	rte_pktmbuf_free_bulk(hold, 100);
+	assert_int_equal(vq_dequeue_burst(f.vq, pkts, 8), 0);
+	assert_int_equal(rte_mempool_avail_count(mp), 128);
+	fx_close(&f);
+	rte_mempool_free(mp);
+}
+
 /* ==== 6. notifications ============================================== */
 
 /*
@@ -2899,23 +2958,16 @@ BOTH(stats_rx)
 static void
 stats_no_mbuf(bool packed)
 {
-	static unsigned int seq;
 	struct gd_shape one = { .nsegs = 1 };
 	struct rte_mbuf *pkts[VQ_BURST_MAX], *first[8], *hold[10];
-	struct vq_params p = params(false);
+	struct vq_params p = params(true);
 	const struct vq_stats *st;
 	struct rte_mempool *mp;
-	char name[32];
 	uint32_t i;
 	struct fx f;
 
-	snprintf(name, sizeof(name), "vqt_dry%u", seq++);
-	mp = rte_pktmbuf_pool_create(name, 10, 0, 0,
-				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	assert_non_null(mp);
+	mp = fx_open_pool(&f, packed, 10);
 	p.mp = mp;
-	fx_gd(&f, packed, V1, RING);
-	fx_vq(&f, &p);
 	st = vq_stats(f.vq);
 
 	/* 3000-byte frames take two mbufs each. */
@@ -2970,7 +3022,6 @@ stats_no_mbuf(bool packed)
 	fx_close(&f);
 
 	/* Zero-copy: two lent (an mbuf each for the external), six copied. */
-	p.zero_copy = true;
 	fx_gd(&f, packed, V1, RING);
 	fx_vq(&f, &p);
 	st = vq_stats(f.vq);
@@ -3098,6 +3149,7 @@ main(void)
 		TESTS(in_order),
 		TESTS(in_order_runs),
 		cmocka_unit_test(spare_mbufs_packed),
+		cmocka_unit_test(spare_mbufs_pool_short),
 		cmocka_unit_test(notify_split_flags),
 		cmocka_unit_test(notify_split_event_idx),
 		cmocka_unit_test(notify_packed_flags),

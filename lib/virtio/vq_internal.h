@@ -236,16 +236,6 @@ vq_drop_spares(struct vq *q)
 	q->nspare = 0;
 }
 
-/*
- * Keep the n fresh (reset) mbufs at pkts a burst did not fill for the
- * next one: a packed ring does not tell how many buffers it holds, so
- * its bursts allocate for a full one. Not while the pool is short (less
- * than a quarter of it in its common store, looked at every
- * VQ_SPARE_CHECK such bursts,
- * or a burst could not have all it asked for): however many queues
- * there are, their spares do not drain it. What is not kept goes back;
- * fresh mbufs need no freeing, only their pool.
- */
 #define VQ_SPARE_CHECK		64
 
 /*
@@ -259,6 +249,17 @@ vq_pool_free(const struct rte_mempool *mp)
 	return rte_mempool_get_ops(mp->ops_index)->get_count(mp);
 }
 
+/*
+ * Keep the n fresh (reset) mbufs at pkts a burst did not fill for the
+ * next one: a packed ring does not tell how many buffers it holds, so
+ * its bursts allocate for a full one (and any burst may stop early).
+ * Not on a broken queue, which is polled no more, nor while the pool is
+ * short: less than a quarter of it in its common store (per-lcore caches
+ * not counted), looked at every VQ_SPARE_CHECK such bursts, or after a
+ * burst could not have all it asked for. However many queues there are,
+ * their spares do not drain the pool. What is not kept goes back; fresh
+ * mbufs need no freeing, only their pool.
+ */
 static inline void
 vq_keep_spare(struct vq *q, struct rte_mbuf **pkts, unsigned int n)
 {
@@ -268,7 +269,7 @@ vq_keep_spare(struct vq *q, struct rte_mbuf **pkts, unsigned int n)
 		q->spare_check = VQ_SPARE_CHECK - 1;
 		q->pool_low = vq_pool_free(q->mp) < q->mp->size / 4;
 	}
-	if (unlikely(q->pool_low)) {
+	if (unlikely(q->pool_low || q->broken)) {
 		vq_drop_spares(q);
 		k = 0;
 	}
@@ -853,7 +854,8 @@ vq_tx_may_lend(const struct vq *q, uint32_t frame)
  * The dequeue loop both ring layouts run over count allocated mbufs:
  * batches while they fit, else one buffer at a time. Stops at a buffer
  * not there yet, a broken ring or a dry pool; the mbufs it did not fill
- * are freed. Inlined with each layout's functions. Returns the packets.
+ * are kept as spares (vq_keep_spare()). Inlined with each layout's
+ * functions. Returns the packets.
  * A batch's buffers are taken together (run), in stretches that end
  * before a buffer that may be lent, which is taken on its own.
  */

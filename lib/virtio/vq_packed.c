@@ -449,7 +449,7 @@ tx_taken(struct vq *q, uint16_t ndesc, uint16_t id, bool zc)
 
 /*
  * n one-descriptor buffers from our avail position were taken, none
- * lent. On an in-order ring with nothing older outstanding, one used
+ * lent; n is at most the ring's size (tx_batch()). On an in-order ring with nothing older outstanding, one used
  * entry stands for all of them: publish_tx() tells a batch by its last
  * id and steps over every descriptor the entries count.
  */
@@ -530,7 +530,11 @@ batch_read(struct vq *q, uint16_t pos, bool wrap, bool write,
 	return true;
 }
 
-/* Transmit batches: lengths between the header and the largest frame. */
+/*
+ * Transmit batches: lengths between the header and the largest frame.
+ * Never more than a lap of the ring: a guest rewriting flags behind us
+ * must not make a stretch (tx_taken_run()) longer than the ring.
+ */
 static uint16_t
 tx_batch(struct vq *q, uint16_t max, uint32_t *len, uint16_t *id,
 	 uint8_t **p)
@@ -539,6 +543,7 @@ tx_batch(struct vq *q, uint16_t max, uint32_t *len, uint16_t *id,
 	bool wrap = q->vr->avail_wrap;
 	uint64_t addr[VQ_BURST_MAX];
 
+	max = RTE_MIN(max, q->size);
 	while (max - k >= VQ_BATCH &&
 	       batch_read(q, pos, wrap, false, addr + k, len + k, id + k,
 			  p + k) &&

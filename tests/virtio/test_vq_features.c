@@ -1599,6 +1599,20 @@ spare_mbufs_packed(void **state __rte_unused)
 	fx_close(&f);
 }
 
+/* One 100-byte frame through a burst of up to n, back to the guest. */
+static void
+one_frame(struct fx *f, uint16_t n, uint32_t seed)
+{
+	struct gd_shape one = { .nsegs = 1 };
+	struct rte_mbuf *pkts[VQ_BURST_MAX];
+
+	tx_frame(&f->q, 100, seed, &one);
+	assert_int_equal(vq_dequeue_burst(f->vq, pkts, n), 1);
+	assert_mbuf_frame(pkts[0], 100, seed);
+	rte_pktmbuf_free(pkts[0]);
+	assert_int_equal(reap(f), 1);
+}
+
 /*
  * Spares are not kept while the pool is short (less than a quarter
  * free): a queue stops keeping them within 64 bursts (VQ_SPARE_CHECK in
@@ -1607,7 +1621,6 @@ spare_mbufs_packed(void **state __rte_unused)
 static void
 spare_mbufs_pool_short(void **state __rte_unused)
 {
-	struct gd_shape one = { .nsegs = 1 };
 	struct rte_mbuf *pkts[VQ_BURST_MAX], *hold[100];
 	struct rte_mempool *mp;
 	unsigned int i;
@@ -1615,25 +1628,38 @@ spare_mbufs_pool_short(void **state __rte_unused)
 
 	mp = fx_open_pool(&f, true, 128);
 	/* Plenty: seven of the burst's eight are kept. */
-	tx_frame(&f.q, 100, 1, &one);
-	assert_int_equal(vq_dequeue_burst(f.vq, pkts, 8), 1);
-	rte_pktmbuf_free(pkts[0]);
-	assert_int_equal(reap(&f), 1);
+	one_frame(&f, 8, 1);
 	assert_int_equal(rte_mempool_avail_count(mp), 121);
 	/* Short: 21 of 128 free. */
 	assert_int_equal(rte_pktmbuf_alloc_bulk(mp, hold, 100), 0);
-	for (i = 0; i <= 64; i++) {
-		tx_frame(&f.q, 100, 10 + i, &one);
-		assert_int_equal(vq_dequeue_burst(f.vq, pkts, 8), 1);
-		assert_mbuf_frame(pkts[0], 100, 10 + i);
-		rte_pktmbuf_free(pkts[0]);
-		assert_int_equal(reap(&f), 1);
-	}
+	for (i = 0; i <= 64; i++)
+		one_frame(&f, 8, 10 + i);
 	assert_int_equal(rte_mempool_avail_count(mp), 28);
 	rte_pktmbuf_free_bulk(hold, 100);
 	assert_int_equal(vq_dequeue_burst(f.vq, pkts, 8), 0);
 	assert_int_equal(rte_mempool_avail_count(mp), 128);
 	fx_close(&f);
+	rte_mempool_free(mp);
+}
+
+/* A burst that could not have all the mbufs it asked for keeps none. */
+static void
+spare_mbufs_short_burst(void **state __rte_unused)
+{
+	struct rte_mbuf *hold[121];
+	struct rte_mempool *mp;
+	struct fx f;
+
+	mp = fx_open_pool(&f, true, 128);
+	one_frame(&f, 8, 1);
+	assert_int_equal(rte_mempool_avail_count(mp), 121);	/* 7 kept */
+	assert_int_equal(rte_pktmbuf_alloc_bulk(mp, hold, 121), 0);
+	/* The burst asks for 16: the 7 kept, and 9 the pool has not. */
+	one_frame(&f, 16, 2);
+	assert_int_equal(rte_mempool_avail_count(mp), 7);
+	rte_pktmbuf_free_bulk(hold, 121);
+	fx_close(&f);
+	assert_int_equal(rte_mempool_avail_count(mp), 128);
 	rte_mempool_free(mp);
 }
 
@@ -3002,8 +3028,7 @@ stats_no_mbuf(bool packed)
 	assert_mbuf_frame(pkts[0], 100, 20);
 	rte_pktmbuf_free(pkts[0]);
 	assert_int_equal(reap(&f), 1);
-	/* An empty poll gives back the mbufs the burst kept. */
-	assert_int_equal(vq_dequeue_burst(f.vq, pkts, VQ_BURST_MAX), 0);
+	/* The pool is short: that burst kept no spares. */
 	assert_int_equal(rte_mempool_avail_count(mp), 10);
 	/* Three mbufs left for five frames: three now, two later. */
 	for (i = 0; i < 5; i++)
@@ -3150,6 +3175,7 @@ main(void)
 		TESTS(in_order_runs),
 		cmocka_unit_test(spare_mbufs_packed),
 		cmocka_unit_test(spare_mbufs_pool_short),
+		cmocka_unit_test(spare_mbufs_short_burst),
 		cmocka_unit_test(notify_split_flags),
 		cmocka_unit_test(notify_split_event_idx),
 		cmocka_unit_test(notify_packed_flags),

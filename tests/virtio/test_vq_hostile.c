@@ -1720,7 +1720,7 @@ batch_case(bool packed, bool rx, bool zc, enum bad_kind kind, unsigned int k)
 				assert_int_equal(p[b], 0x5a);
 		}
 	} else {
-		unsigned int j = 0;
+		unsigned int j = 0, avail = rte_mempool_avail_count(vqt_init());
 
 		n = vq_dequeue_burst(h.bvq, pkts, VQ_BURST_MAX);
 		assert_int_equal(n, good);
@@ -1732,6 +1732,10 @@ batch_case(bool packed, bool rx, bool zc, enum bad_kind kind, unsigned int k)
 		}
 		rte_pktmbuf_free_bulk(pkts, n);
 		vq_reap(h.bvq);
+		/* A broken queue keeps no mbufs for a burst it will not take. */
+		if (!drop)
+			assert_int_equal(rte_mempool_avail_count(vqt_init()),
+					 avail);
 		/* Lent buffers of a broken queue stay with the device. */
 		assert_int_equal(used_ids(&h, 0, !zc),
 				 drop ? BATCH : zc ? 0 : k);

@@ -449,9 +449,10 @@ tx_taken(struct vq *q, uint16_t ndesc, uint16_t id, bool zc)
 
 /*
  * n one-descriptor buffers from our avail position were taken, none
- * lent; n is at most the ring's size (tx_batch()). On an in-order ring with nothing older outstanding, one used
- * entry stands for all of them: publish_tx() tells a batch by its last
- * id and steps over every descriptor the entries count.
+ * lent; n is at most the ring's size (tx_batch()). On an in-order ring
+ * with nothing older outstanding, one used entry stands for all of them:
+ * publish_tx() tells a batch by its last id and steps over every
+ * descriptor the entries count.
  */
 static inline void
 tx_taken_run(struct vq *q, uint16_t n, const uint16_t *id)

@@ -333,15 +333,17 @@ tx_taken(struct vq *q, uint16_t ndesc __rte_unused, uint16_t head, bool zc)
 		q->pend[pos & q->mask] = (struct vq_pend){ .id = head };
 }
 
-/* n buffers from our avail position, heads id[], taken, none lent. */
+/*
+ * n buffers from our avail position, heads id[], taken, none lent: a
+ * split ring writes a used entry per buffer anyway.
+ */
 static inline void
 tx_taken_run(struct vq *q, uint16_t n, const uint16_t *id)
 {
-	uint16_t pos = q->vr->last_avail_idx, i;
+	uint16_t i;
 
-	q->vr->last_avail_idx = pos + n;
 	for (i = 0; i < n; i++)
-		used_done(q, pos + i, id[i], 0);
+		tx_taken(q, 1, id[i], false);
 }
 
 /* The next buffer one descriptor at a time: its head and chain. */

@@ -112,6 +112,7 @@ struct sw_plan {
 /* Output buffer of one worker for one port. */
 struct sw_txbuf {
 	uint16_t n;
+	uint32_t bytes;		/* of the n frames, as they were buffered */
 	struct rte_mbuf *pkts[SW_TXBUF];
 };
 

@@ -125,6 +125,7 @@ txb_add(struct sw_worker *w, const struct sw_pdp *d, struct rte_mbuf *m,
 	if (b->n == 0)
 		w->dirty[w->ndirty++] = d->index;
 	b->pkts[b->n++] = m;
+	b->bytes += m->pkt_len;
 }
 
 static __rte_always_inline void
@@ -160,7 +161,7 @@ unicast_run(struct sw_worker *w, const struct sw_pdp *d,
 	    uint16_t vid)
 {
 	struct sw_txbuf *b = &w->txb[d->index];
-	uint32_t max_len = d->mtu + ETH_HLEN;
+	uint32_t max_len = d->mtu + ETH_HLEN, bytes = 0;
 	unsigned int i;
 	bool tag, listed;
 	uint16_t nb;
@@ -181,6 +182,7 @@ unicast_run(struct sw_worker *w, const struct sw_pdp *d,
 			   (x->pkt_len <= max_len ||
 			    (x->ol_flags & GSO_FLAGS) != 0))) {
 			b->pkts[nb++] = x;
+			bytes += x->pkt_len;
 			continue;
 		}
 		if (!listed && nb != 0) {
@@ -195,6 +197,7 @@ unicast_run(struct sw_worker *w, const struct sw_pdp *d,
 	if (!listed && nb != 0)
 		w->dirty[w->ndirty++] = d->index;
 	b->n = nb;
+	b->bytes += bytes;
 }
 
 /*
@@ -235,8 +238,8 @@ flood(struct sw_worker *w, const struct sw_plan *pl, const struct sw_pdp *in,
 		txb_add(w, same[i], m, tagged);
 }
 
-/* Switch n frames that came in on port in. */
-static void
+/* Switch n frames that came in on port in; returns their bytes. */
+static uint64_t
 forward(struct sw_worker *w, const struct sw_plan *pl,
 	const struct sw_pdp *in, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -248,6 +251,7 @@ forward(struct sw_worker *w, const struct sw_plan *pl,
 	bool tagged[SW_BURST];
 	int32_t out[SW_BURST];
 	unsigned int i, j, k = 0, nl = 0, nd = 0;
+	uint64_t bytes = 0;
 
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -255,6 +259,7 @@ forward(struct sw_worker *w, const struct sw_plan *pl,
 			rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 		int v;
 
+		bytes += m->pkt_len;
 		if (unlikely(m->data_len < ETH_HLEN)) {
 			drop(ws, SW_DROP_RUNT, m);
 			continue;
@@ -276,7 +281,7 @@ forward(struct sw_worker *w, const struct sw_plan *pl,
 		ok[k++] = m;
 	}
 	if (k == 0)
-		return;
+		return bytes;
 	sw_mac_learn(w->sw, src, nl, in->index);
 	sw_mac_lookup_bulk(w->sw, dst, nd, out);
 	for (i = 0; i < k; i = j) {
@@ -296,6 +301,7 @@ forward(struct sw_worker *w, const struct sw_plan *pl,
 				drop(ws, SW_DROP_SAME_PORT, ok[i]);
 		}
 	}
+	return bytes;
 }
 
 /* Finish the IPv4 header and L4 checksums a frame asks for. */
@@ -433,9 +439,10 @@ free_burst(struct rte_mbuf **pkts, uint16_t n)
 		rte_pktmbuf_free_bulk(pkts, n);
 }
 
+/* Deliver n frames of bytes in all to a vhost-user port. */
 static void
 tx_vhost(struct sw_worker *w, const struct sw_pdp *d,
-	 struct rte_mbuf **pkts, uint16_t n)
+	 struct rte_mbuf **pkts, uint16_t n, uint64_t bytes)
 {
 	struct sw_wstats *ws = &d->ws[w->id];
 	uint16_t q = d->ntx != 0 ? w->id % d->ntx : 0, taken = 0, i;
@@ -453,8 +460,11 @@ tx_vhost(struct sw_worker *w, const struct sw_pdp *d,
 	if (vq != NULL)
 		ws->drops[SW_DROP_TX_FULL] += n - taken;
 	ws->tx_packets += taken;
-	for (i = 0; i < taken; i++)
-		ws->tx_bytes += pkts[i]->pkt_len;
+	if (likely(taken == n))
+		ws->tx_bytes += bytes;
+	else
+		for (i = 0; i < taken; i++)
+			ws->tx_bytes += pkts[i]->pkt_len;
 	free_burst(pkts, n);
 }
 
@@ -479,14 +489,16 @@ flush(struct sw_worker *w, const struct sw_plan *pl)
 		struct sw_txbuf *b = &w->txb[w->dirty[i]];
 		const struct sw_pdp *d = pl->by_index[w->dirty[i]];
 		uint16_t n = b->n;
+		uint64_t bytes = b->bytes;
 
 		b->n = 0;
+		b->bytes = 0;
 		if (unlikely(d->cap_dir & SW_CAP_TX))
 			capture_tx(d, b->pkts, n);
 		if (d->type == SW_PORT_ETHDEV)
 			tx_ethdev(w, d, b->pkts, n);
 		else
-			tx_vhost(w, d, b->pkts, n);
+			tx_vhost(w, d, b->pkts, n, bytes);
 	}
 	w->ndirty = 0;
 }
@@ -509,7 +521,7 @@ poll_one(struct sw_worker *w, const struct sw_plan *pl,
 	struct sw_rxq_stats *rs = &in->rxq[poll->q];
 	struct rte_mbuf *pkts[SW_BURST];
 	struct vq *vq = NULL;
-	uint64_t t, bytes = 0;
+	uint64_t t, bytes;
 	uint16_t n, i;
 
 	if (in->type == SW_PORT_ETHDEV) {
@@ -526,11 +538,9 @@ poll_one(struct sw_worker *w, const struct sw_plan *pl,
 	}
 	if (n == 0)
 		return 0;
-	for (i = 0; i < n; i++)
-		bytes += pkts[i]->pkt_len;
 	if (unlikely(in->cap_dir & SW_CAP_RX))
 		sw_capture_copy(in->cap, pkts, n, SW_CAP_RX);
-	forward(w, pl, in, pkts, n);
+	bytes = forward(w, pl, in, pkts, n);
 	flush(w, pl);
 	if (vq != NULL)
 		vq_reap(vq);

@@ -321,6 +321,8 @@ def vlan_isolation(tmp):
     assert delta(c1[C], c0[C], "tx_packets") == 0 and drops(c1[C]) == 0, \
         f"the switch sent VLAN 10 frames to C: {c1[C]}"
     assert delta(c1[B], c0[B], "tx_packets") == 256, c1[B]
+    assert delta(c1[A], c0[A], "rx_bytes") == 256 * 64, c1[A]
+    assert delta(c1[B], c0[B], "tx_bytes") == 256 * 64, c1[B]
 
     # C's broadcasts reach neither A nor B.
     sc.burst(4, {0: BCAST})
@@ -349,6 +351,7 @@ def vlan_isolation(tmp):
     res = sw.ctl("capture", "stop", C)
     c4 = counters(sw)
     assert delta(c4[C], c3[C], "tx_packets") == 128, c4[C]
+    assert delta(c4[C], c3[C], "tx_bytes") == 128 * 68, c4[C]
     assert res["packets"] == 128 and res["dropped"] == 0, res
     pk = read_pcapng(cap)["packets"]
     assert len(pk) == 128, f"{len(pk)} frames captured on C"

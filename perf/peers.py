@@ -18,7 +18,9 @@ Switches, one poll-mode core each, alternated over rounds (A B C A B C):
 
 Each switch reports its own busy cycles per packet: vuswitchd's worker
 counters (show-workers), testpmd's --record-core-cycles ('show fwd stats
-all'), OVS's dpif-netdev/pmd-stats-show. The window's deltas are used.
+all'), OVS's dpif-netdev/pmd-stats-show. The traffic side reports its own
+the same way as testpmd, so the report can tell which core was the limit.
+The window's deltas are used.
 
 Usage: peers.py --vuswitchd PATH --vuswitchctl PATH [--rounds N]
                 [--window S] [--only TEXT] [--switches a,b] [--json F]
@@ -122,6 +124,25 @@ class Vuswitchd:
         rm_prefix(self.pfx)
 
 
+def fwd_cycles(proc):
+    """(busy cycles, received packets, MHz) of the forwarding core of a
+    dpdk-testpmd started with --record-core-cycles."""
+    proc.send("show fwd stats all")
+    line = proc.expect(lambda l: "CPU cycles/packet" in l, T,
+                       "forwarding stats")
+    m = re.search(r"total cycles=(\d+) / total \w+ packets=(\d+)\) at "
+                  r"(\d+) MHz", line)
+    if not m:
+        raise RuntimeError(f"testpmd's cycle line not understood: {line!r}")
+    return int(m.group(1)), int(m.group(2)), int(m.group(3))
+
+
+def cycles_since(c0, c1, dt):
+    """Busy cycles per packet and busy share between two fwd_cycles()."""
+    busy = c1[0] - c0[0]
+    return busy / max(c1[1] - c0[1], 1), busy / (dt * c1[2] * 1e6)
+
+
 class TestpmdVhost:
     name = "testpmd"
     server = False
@@ -140,28 +161,13 @@ class TestpmdVhost:
         self.pmd.ready(T)
         self.pmd.send("start")
 
-    def _cycles(self):
-        """(busy cycles, received packets, MHz) of the forwarding core."""
-        self.proc.send("show fwd stats all")
-        line = self.proc.expect(lambda l: "CPU cycles/packet" in l, T,
-                                "forwarding stats")
-        m = re.search(r"total cycles=(\d+) / total \w+ packets=(\d+)\) at "
-                      r"(\d+) MHz", line)
-        if not m:
-            raise RuntimeError(f"testpmd's cycle line not understood: "
-                               f"{line!r}")
-        return int(m.group(1)), int(m.group(2)), int(m.group(3))
-
     def begin(self):
-        self.c0 = self._cycles()
+        self.c0 = fwd_cycles(self.proc)
         self.t0 = time.monotonic()
 
     def end(self):
-        c = self._cycles()
-        dt = time.monotonic() - self.t0
-        busy = c[0] - self.c0[0]
-        pkts = c[1] - self.c0[1]
-        return busy / max(pkts, 1), busy / (dt * c[2] * 1e6)
+        return cycles_since(self.c0, fwd_cycles(self.proc),
+                            time.monotonic() - self.t0)
 
     def tail(self):
         return self.proc.tail(30)
@@ -262,15 +268,15 @@ SWITCHES = {"vuswitchd": Vuswitchd, "testpmd": TestpmdVhost, "ovs": Ovs}
 # ---- the traffic side ----
 
 def measure(sw, case, socks, warmup, window):
-    """Mpps forwarded (both directions), and the switch's cycles per
-    packet and busy share over the same window."""
+    """Mpps forwarded (both directions), the switch's cycles per packet
+    and busy share, and the traffic side's, over the same window."""
     pfx = f"{PFX}tg"
     argv = ["stdbuf", "-oL", "dpdk-testpmd", "-l", "0,1", "--main-lcore",
             "1", "--no-pci", "--file-prefix", pfx, "--single-file-segments",
             "--in-memory", "-m", "512", "--log-level", "*:notice"]
     for i, s in enumerate(socks):
         argv += ["--vdev", case.devargs(i, s, sw.server)]
-    argv += ["--", "-i", "--total-num-mbufs=32768",
+    argv += ["--", "-i", "--total-num-mbufs=32768", "--record-core-cycles",
              f"--eth-peer=0,{MACS[1]}", f"--eth-peer=1,{MACS[0]}"]
     tg = Proc("traffic", argv, stdin=True)
     try:
@@ -285,16 +291,19 @@ def measure(sw, case, socks, warmup, window):
                  "start tx_first 32")
         time.sleep(warmup)
         s0 = [pmd.stats(p) for p in (0, 1)]
+        g0 = fwd_cycles(tg)
         t0 = time.monotonic()
         sw.begin()
         time.sleep(window)
         s1 = [pmd.stats(p) for p in (0, 1)]
+        g1 = fwd_cycles(tg)
         t1 = time.monotonic()
         cpp, busy = sw.end()
+        tg_cpp, tg_busy = cycles_since(g0, g1, t1 - t0)
         rx = sum(s1[p]["rx"] - s0[p]["rx"] for p in (0, 1))
         pmd.send("stop")
         pmd.quit()
-        return rx / (t1 - t0) / 1e6, cpp, busy
+        return rx / (t1 - t0) / 1e6, cpp, busy, tg_cpp, tg_busy
     finally:
         tg.stop()
         rm_prefix(pfx)
@@ -346,8 +355,9 @@ def summarize(raw, names, case_list):
             rs = raw.get((c.name, n), [])
             if not rs:
                 continue
-            mpps, cpp, busy = typical(rs)
+            mpps, cpp, busy, tg_cpp, tg_busy = typical(rs)
             row[n] = {"mpps": mpps, "cpp": cpp, "busy": busy,
+                      "tg_cpp": tg_cpp, "tg_busy": tg_busy,
                       "median": statistics.median(r[0] for r in rs),
                       "rounds": [round(r[0], 3) for r in rs]}
         out[c.name] = row
@@ -362,8 +372,16 @@ def ratio(row, a, b, key="mpps", invert=False):
 
 
 def limit(r):
-    return "switch core" if r["busy"] >= 0.95 else \
-        f"traffic side (switch {r['busy'] * 100:.0f}% busy)"
+    """Which core held a switch back: its own when it was busy nearly all
+    the time, the traffic side's when that was and the switch was not,
+    both when both were."""
+    sw, tg = r["busy"] >= 0.95, r["tg_busy"] >= 0.95
+    if sw and tg:
+        return (f"both cores (switch {r['busy'] * 100:.0f}%, traffic "
+                f"side {r['tg_busy'] * 100:.0f}% busy)")
+    if sw:
+        return "switch core"
+    return f"traffic side (switch {r['busy'] * 100:.0f}% busy)"
 
 
 def report(summary, names, info, args):
@@ -415,6 +433,14 @@ def report(summary, names, info, args):
     for case, row in summary.items():
         L.append(f"- {case}: " + ", ".join(
             f"{n} {row[n]['busy'] * 100:.0f}%" for n in names if n in row))
+    L.append("")
+    L.append("The traffic side's own core in the same rounds (testpmd's "
+             "--record-core-cycles: busy cycles per packet it received, "
+             "and busy share), against each switch:\n")
+    for case, row in summary.items():
+        L.append(f"- {case}: " + ", ".join(
+            f"{n} {row[n]['tg_cpp']:.0f} cyc/pkt {row[n]['tg_busy'] * 100:.0f}%"
+            for n in names if n in row))
     L.append("")
     L.append("Rounds (Mpps):\n")
     for case, row in summary.items():
@@ -486,7 +512,9 @@ def main():
                         raw.setdefault((c.name, n), []).append(r)
                         print(f"round {rnd + 1} {n:9} {c.name:24} "
                               f"{r[0]:6.2f} Mpps {r[1]:7.1f} cyc/pkt "
-                              f"{r[2] * 100:5.1f}% busy", flush=True)
+                              f"{r[2] * 100:5.1f}% busy, traffic side "
+                              f"{r[3]:6.1f} cyc/pkt {r[4] * 100:5.1f}% busy",
+                              flush=True)
                 except Exception:
                     print(f"--- {n} said last:\n{sw.tail()}",
                           file=sys.stderr)

@@ -686,6 +686,29 @@ vq_hdr_write_plain(const struct vq *q, uint8_t *p)
 uint32_t vq_rx_flat_any(struct vq *q, const struct rte_mbuf *m, uint8_t *p,
 			uint64_t addr);
 
+/*
+ * Start loading the rest of a borrowed frame, in the sender's buffer,
+ * one frame before it is copied: the lines, which the sender's core
+ * wrote last, are then on their way when the copy reads them. At most
+ * VQ_PREFETCH_REST bytes of it.
+ */
+#define VQ_PREFETCH_REST	2048
+
+static __rte_always_inline void
+vq_rx_prefetch_rest(const struct rte_mbuf *m)
+{
+	uintptr_t a, end;
+
+	if (!vq_borrowed(m))
+		return;
+	a = (uintptr_t)*vq_borrow_tail(m);
+	end = a + RTE_MIN(m->pkt_len - m->data_len,
+			  (uint32_t)VQ_PREFETCH_REST);
+	for (a &= ~(uintptr_t)(RTE_CACHE_LINE_SIZE - 1); a < end;
+	     a += RTE_CACHE_LINE_SIZE)
+		rte_prefetch0((const void *)a);
+}
+
 /* The same, inline for a frame in one segment, no flags, no dirty log. */
 static __rte_always_inline uint32_t
 vq_rx_flat(struct vq *q, const struct rte_mbuf *m, uint8_t *p, uint64_t addr)

@@ -665,8 +665,11 @@ rx_batch(struct vq *q, struct rte_mbuf **m, uint16_t n,
 		return 0;
 	if (q->nused > RTE_DIM(q->used) / 2)
 		publish(q);
-	for (j = 0; j < k; j++)
+	for (j = 0; j < k; j++) {
+		if (j + 1 < k)
+			vq_rx_prefetch_rest(m[j + 1]);
 		used_add(q, id[j], 1, vq_rx_flat(q, m[j], p[j], addr[j]));
+	}
 	vr->last_avail_idx = pos;
 	vr->avail_wrap = wrap;
 	return k;

@@ -540,6 +540,8 @@ rx_batch(struct vq *q, struct rte_mbuf **m, uint16_t n, void *arg)
 	if (q->nused > RTE_DIM(q->used) / 2)
 		publish(q);
 	for (j = 0; j < k; j++) {
+		if (j + 1 < k)
+			vq_rx_prefetch_rest(m[j + 1]);
 		q->used[q->nused].id = head[j];
 		q->used[q->nused++].len = vq_rx_flat(q, m[j], p[j], addr[j]);
 	}

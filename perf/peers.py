@@ -439,8 +439,8 @@ def report(summary, names, info, args):
              "and busy share), against each switch:\n")
     for case, row in summary.items():
         L.append(f"- {case}: " + ", ".join(
-            f"{n} {row[n]['tg_cpp']:.0f} cyc/pkt {row[n]['tg_busy'] * 100:.0f}%"
-            for n in names if n in row))
+            f"{n} {row[n]['tg_cpp']:.0f} cyc/pkt "
+            f"{row[n]['tg_busy'] * 100:.0f}%" for n in names if n in row))
     L.append("")
     L.append("Rounds (Mpps):\n")
     for case, row in summary.items():

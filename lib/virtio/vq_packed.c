@@ -452,25 +452,23 @@ tx_taken(struct vq *q, uint16_t ndesc, uint16_t id, bool zc)
  * lent; n is at most the ring's size (tx_batch()). On an in-order ring
  * with nothing older outstanding, one used entry stands for all of them:
  * publish_tx() tells a batch by its last id and steps over every
- * descriptor the entries count.
+ * descriptor the entries count. Otherwise each is taken by tx_taken().
  */
 static inline void
 tx_taken_run(struct vq *q, uint16_t n, const uint16_t *id)
 {
-	uint16_t seq = q->seq, i;
+	uint16_t i;
 
-	advance(q, &q->vr->last_avail_idx, &q->vr->avail_wrap, n);
-	q->seq = seq + n >= q->size ? seq + n - q->size : seq + n;
-	if (q->in_order && q->pend_head == seq &&
-	    q->nused < RTE_DIM(q->used)) {
-		q->pend_head = q->seq;
-		used_add(q, id[n - 1], n, 0);
+	if (!q->in_order || q->pend_head != q->seq ||
+	    q->nused == RTE_DIM(q->used)) {
+		for (i = 0; i < n; i++)
+			tx_taken(q, 1, id[i], false);
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		tx_done(q, seq, id[i], 1);
-		seq = seq_next(q, seq);
-	}
+	advance(q, &q->vr->last_avail_idx, &q->vr->avail_wrap, n);
+	q->seq = q->seq + n >= q->size ? q->seq + n - q->size : q->seq + n;
+	q->pend_head = q->seq;
+	used_add(q, id[n - 1], n, 0);
 }
 
 /*

@@ -1508,7 +1508,7 @@ in_order(bool packed)
 }
 BOTH(in_order)
 
-/* The ids an in-order transmit ring shows used, from the k-th on. */
+/* The n ids an in-order transmit ring shows used next, in order. */
 static void
 assert_used_ids(const struct fx *f, const int *ids, unsigned int n)
 {

@@ -116,6 +116,27 @@ struct sw_txbuf {
 	struct rte_mbuf *pkts[SW_TXBUF];
 };
 
+/*
+ * A worker's memo of the MAC table's recent answers, each direct-mapped
+ * by its key. An answer holds while the table's generation is the one
+ * it was had at; that a source was learned also only within the second
+ * (sw->now_s) it was learned in, so that it is learned again, and its
+ * entry kept from ageing, once a second while the station sends.
+ */
+#define SW_MEMO_BITS	6
+
+struct sw_memo_slot {
+	uint64_t key;
+	uint64_t gen;		/* 0: never filled */
+	uint32_t now;		/* learned: the second */
+	int32_t port;		/* learned on, or looked up: -1 unknown */
+};
+
+struct sw_memo {
+	struct sw_memo_slot learned[1u << SW_MEMO_BITS];
+	struct sw_memo_slot dest[1u << SW_MEMO_BITS];
+};
+
 struct sw_worker {
 	struct sw *sw;
 	uint16_t id;
@@ -125,6 +146,7 @@ struct sw_worker {
 	uint16_t ndirty;
 	uint16_t dirty[SW_MAX_PORTS];
 	struct sw_txbuf txb[SW_MAX_PORTS];
+	struct sw_memo memo;
 } __rte_cache_aligned;
 
 /*
@@ -142,6 +164,8 @@ struct sw_mac {
 	uint32_t aging_s;
 	uint32_t ndead;		/* positions waiting for a grace period */
 	int32_t *dead;
+	/* bumped after every change to the table (sw_memo) */
+	uint64_t gen __rte_cache_aligned;
 };
 
 struct sw {
@@ -174,6 +198,10 @@ void sw_mac_learn(struct sw *sw, const uint64_t *keys, unsigned int n,
 		  uint16_t port);
 void sw_mac_lookup_bulk(struct sw *sw, const uint64_t *keys,
 			unsigned int n, int32_t *port);
+void sw_mac_learn_memo(struct sw *sw, struct sw_memo *mm,
+		       const uint64_t *keys, unsigned int n, uint16_t port);
+void sw_mac_lookup_memo(struct sw *sw, struct sw_memo *mm,
+			const uint64_t *keys, unsigned int n, int32_t *port);
 void sw_mac_age(struct sw *sw);
 void sw_mac_flush_port(struct sw *sw, uint16_t port);
 int sw_mac_move(struct sw *sw, const uint8_t mac[6], uint16_t vlan,

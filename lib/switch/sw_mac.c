@@ -6,6 +6,9 @@
  * stations write. The control thread ages entries out; a deleted key's
  * slot is given back to the hash only after an RCU grace period, so a
  * worker that found it a moment ago never reads a reused slot.
+ * Every change bumps the table's generation; a worker's memo keeps the
+ * answers it had at one generation and asks the table again after a
+ * change (sw_mac_learn_memo(), sw_mac_lookup_memo()).
  */
 #include <errno.h>
 #include <string.h>
@@ -54,6 +57,7 @@ sw_mac_init(struct sw *sw, uint32_t entries, uint32_t aging_s)
 		return -ENOMEM;
 	}
 	m->aging_s = aging_s;
+	m->gen = 1;	/* memo slots never filled hold generation 0 */
 	return 0;
 }
 
@@ -64,6 +68,13 @@ sw_mac_fini(struct sw *sw)
 	rte_free(sw->mac.val);
 	rte_free(sw->mac.dead);
 	memset(&sw->mac, 0, sizeof(sw->mac));
+}
+
+/* After a change to the table: the workers' memos no longer hold. */
+static inline void
+mac_changed(struct sw_mac *m)
+{
+	__atomic_fetch_add(&m->gen, 1, __ATOMIC_RELEASE);
 }
 
 static inline void *
@@ -101,14 +112,18 @@ sw_mac_learn(struct sw *sw, const uint64_t *keys, unsigned int n,
 
 		if (unlikely(pos < 0)) {
 			pos = add_entry(m->h, &keys[i], port);
-			if (pos >= 0)	/* else the table is full */
+			if (pos >= 0) {	/* else the table is full */
 				m->val[pos].seen = now;
+				mac_changed(m);
+			}
 			continue;
 		}
 		v = &m->val[pos];
-		if (unlikely((uintptr_t)data != port) && !v->is_static)
+		if (unlikely((uintptr_t)data != port) && !v->is_static) {
 			rte_hash_add_key_data(m->h, &keys[i],
 					      port_data(port)); /* it moved */
+			mac_changed(m);
+		}
 		if (v->seen != now)
 			v->seen = now;
 	}
@@ -139,6 +154,75 @@ mac_of_key(uint64_t key, uint8_t mac[6], uint16_t *vlan)
 	*vlan = (uint16_t)(key >> 48);
 }
 
+static inline struct sw_memo_slot *
+memo_slot(struct sw_memo_slot *t, uint64_t key)
+{
+	/* Fibonacci hashing: the top bits of the product */
+	return &t[(key * 0x9e3779b97f4a7c15ULL) >> (64 - SW_MEMO_BITS)];
+}
+
+/*
+ * Worker: sw_mac_learn() for those of keys[0..n) that the memo does not
+ * show learned on port in this second at the table's generation. What
+ * the table could not take (it is full) is tried again after a change
+ * or in the next second, not at every burst.
+ */
+void
+sw_mac_learn_memo(struct sw *sw, struct sw_memo *mm, const uint64_t *keys,
+		  unsigned int n, uint16_t port)
+{
+	uint64_t gen = __atomic_load_n(&sw->mac.gen, __ATOMIC_ACQUIRE);
+	uint32_t now = sw->now_s;
+	uint64_t miss[SW_BURST];
+	unsigned int i, nm = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct sw_memo_slot *s = memo_slot(mm->learned, keys[i]);
+
+		if (s->key != keys[i] || s->gen != gen || s->now != now ||
+		    s->port != port)
+			miss[nm++] = keys[i];
+	}
+	if (nm == 0)
+		return;
+	sw_mac_learn(sw, miss, nm, port);
+	/* at the generation read before: a change it made is seen next */
+	for (i = 0; i < nm; i++)
+		*memo_slot(mm->learned, miss[i]) = (struct sw_memo_slot){
+			.key = miss[i], .gen = gen, .now = now, .port = port };
+}
+
+/* Worker: sw_mac_lookup_bulk(), the table asked only what the memo lacks. */
+void
+sw_mac_lookup_memo(struct sw *sw, struct sw_memo *mm, const uint64_t *keys,
+		   unsigned int n, int32_t *port)
+{
+	uint64_t gen = __atomic_load_n(&sw->mac.gen, __ATOMIC_ACQUIRE);
+	uint64_t miss[SW_BURST];
+	int32_t got[SW_BURST];
+	uint8_t at[SW_BURST];
+	unsigned int i, nm = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct sw_memo_slot *s = memo_slot(mm->dest, keys[i]);
+
+		if (s->key == keys[i] && s->gen == gen) {
+			port[i] = s->port;
+			continue;
+		}
+		at[nm] = (uint8_t)i;
+		miss[nm++] = keys[i];
+	}
+	if (nm == 0)
+		return;
+	sw_mac_lookup_bulk(sw, miss, nm, got);
+	for (i = 0; i < nm; i++) {
+		port[at[i]] = got[i];
+		*memo_slot(mm->dest, miss[i]) = (struct sw_memo_slot){
+			.key = miss[i], .gen = gen, .port = got[i] };
+	}
+}
+
 /* Give the slots of deleted keys back, once no worker can hold them. */
 static void
 mac_reclaim(struct sw *sw)
@@ -162,8 +246,10 @@ mac_del_key(struct sw *sw, uint64_t key)
 {
 	int32_t pos = rte_hash_del_key(sw->mac.h, &key);
 
-	if (pos >= 0)
+	if (pos >= 0) {
 		sw->mac.dead[sw->mac.ndead++] = pos;
+		mac_changed(&sw->mac);
+	}
 }
 
 /* Delete the entries for which pred() holds. */
@@ -227,6 +313,7 @@ mac_set(struct sw *sw, const uint8_t mac[6], uint16_t vlan, uint16_t port,
 		return pos;
 	sw->mac.val[pos].is_static = is_static;
 	sw->mac.val[pos].seen = sw->now_s;
+	mac_changed(&sw->mac);
 	return 0;
 }
 

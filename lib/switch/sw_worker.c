@@ -282,8 +282,8 @@ forward(struct sw_worker *w, const struct sw_plan *pl,
 	}
 	if (k == 0)
 		return bytes;
-	sw_mac_learn(w->sw, src, nl, in->index);
-	sw_mac_lookup_bulk(w->sw, dst, nd, out);
+	sw_mac_learn_memo(w->sw, &w->memo, src, nl, in->index);
+	sw_mac_lookup_memo(w->sw, &w->memo, dst, nd, out);
 	for (i = 0; i < k; i = j) {
 		int32_t o = out[run[i]];
 

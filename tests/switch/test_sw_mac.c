@@ -2,8 +2,9 @@
 /*
  * lib/switch's MAC table through a real struct sw (no worker running):
  * learning per VLAN, bulk lookups, stations moving, static entries,
- * ageing, flushing a port, deleting, walking, and a table filled, aged
- * out and filled again (deleted slots must be given back).
+ * ageing, flushing a port, deleting, walking, a worker's memo in front
+ * of the table, and a table filled, aged out and filled again (deleted
+ * slots must be given back).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -502,6 +503,92 @@ setup(void **state)
 	return 0;
 }
 
+/* A worker's memo in front of the table. */
+static void
+mlearn(struct sw *sw, struct sw_memo *mm, const uint8_t mac[6],
+       uint16_t vlan, uint16_t port)
+{
+	uint64_t key = sw_mac_key(mac, vlan);
+
+	sw_mac_learn_memo(sw, mm, &key, 1, port);
+}
+
+static int32_t
+mlook(struct sw *sw, struct sw_memo *mm, const uint8_t mac[6],
+      uint16_t vlan)
+{
+	uint64_t key = sw_mac_key(mac, vlan);
+	int32_t port = -2;
+
+	sw_mac_lookup_memo(sw, mm, &key, 1, &port);
+	return port;
+}
+
+/*
+ * A worker's memo answers as the table does after every kind of change
+ * (learned elsewhere, moved, made static, deleted, flushed, aged), keeps
+ * a station it sees every second from ageing, and holds more stations
+ * than it has slots for.
+ */
+static void
+memo(void **state)
+{
+	struct sw *sw = *state;
+	struct sw_memo *mm = calloc(1, sizeof(*mm));
+	struct sw_port p7 = { .index = 7 };
+	uint32_t t0 = sw->now_s, i;
+	uint8_t mac[6] = { 0x02, 0x10, 0, 0, 0, 0 };
+
+	assert_non_null(mm);
+	assert_int_equal(mlook(sw, mm, mac_a, 0), -1);
+	mlearn(sw, mm, mac_a, 0, 1);
+	assert_int_equal(mlook(sw, mm, mac_a, 0), 1);
+	assert_int_equal(sw_mac_lookup(sw, mac_a, 0), 1);
+	learn(sw, mac_a, 0, 2);			/* another worker: it moved */
+	assert_int_equal(mlook(sw, mm, mac_a, 0), 2);
+	mlearn(sw, mm, mac_a, 0, 1);		/* and back */
+	assert_int_equal(sw_mac_lookup(sw, mac_a, 0), 1);
+	assert_int_equal(mlook(sw, mm, mac_a, 0), 1);
+	assert_int_equal(sw_mac_move(sw, mac_a, 0, 3), 0);	/* RARP */
+	assert_int_equal(mlook(sw, mm, mac_a, 0), 3);
+	assert_int_equal(mlook(sw, mm, mac_b, 0), -1);
+	assert_int_equal(sw_mac_add_static(sw, mac_b, 0, &p7), 0);
+	assert_int_equal(mlook(sw, mm, mac_b, 0), 7);
+	mlearn(sw, mm, mac_b, 0, 1);		/* static: stays */
+	assert_int_equal(mlook(sw, mm, mac_b, 0), 7);
+	assert_int_equal(mlook(sw, mm, mac_a, 0), 3);
+	assert_int_equal(sw_mac_del(sw, mac_a, 0), 0);
+	assert_int_equal(mlook(sw, mm, mac_a, 0), -1);
+	mlearn(sw, mm, mac_a, 0, 1);		/* learned anew */
+	assert_int_equal(sw_mac_lookup(sw, mac_a, 0), 1);
+	assert_int_equal(mlook(sw, mm, mac_b, 0), 7);
+	sw_mac_flush_port(sw, 7);
+	assert_int_equal(mlook(sw, mm, mac_b, 0), -1);
+	/* seen every second until past its ageing time: kept */
+	mlearn(sw, mm, mac_c, 0, 4);
+	for (i = 1; i <= AGING + 1; i++) {
+		sw->now_s = t0 + i;
+		mlearn(sw, mm, mac_c, 0, 4);
+	}
+	assert_int_equal(mlook(sw, mm, mac_a, 0), 1);
+	sw->now_s = t0 + AGING + 2;
+	sw_mac_age(sw);
+	assert_int_equal(sw_mac_lookup(sw, mac_c, 0), 4);
+	assert_int_equal(mlook(sw, mm, mac_c, 0), 4);
+	assert_int_equal(mlook(sw, mm, mac_a, 0), -1);	/* aged out */
+	/* more stations than slots, each answered right, twice */
+	for (i = 0; i < 200; i++) {
+		mac[5] = (uint8_t)i;
+		mlearn(sw, mm, mac, (uint16_t)(i % 3), (uint16_t)(i % 11));
+	}
+	for (i = 0; i < 400; i++) {
+		mac[5] = (uint8_t)(i % 200);
+		assert_int_equal(mlook(sw, mm, mac, (uint16_t)(i % 200 % 3)),
+				 i % 200 % 11);
+	}
+	free(mm);
+}
+
 static int
 teardown(void **state)
 {
@@ -533,6 +620,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(del, sw_setup,
 						sw_teardown),
 		cmocka_unit_test_setup_teardown(walk, sw_setup,
+						sw_teardown),
+		cmocka_unit_test_setup_teardown(memo, sw_setup,
 						sw_teardown),
 		cmocka_unit_test(capacity),
 	};

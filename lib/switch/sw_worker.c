@@ -238,72 +238,6 @@ flood(struct sw_worker *w, const struct sw_plan *pl, const struct sw_pdp *in,
 		txb_add(w, same[i], m, tagged);
 }
 
-/* Switch n frames that came in on port in; returns their bytes. */
-static uint64_t
-forward(struct sw_worker *w, const struct sw_plan *pl,
-	const struct sw_pdp *in, struct rte_mbuf **pkts, uint16_t n)
-{
-	struct sw_wstats *ws = &in->ws[w->id];
-	uint64_t src[SW_BURST], dst[SW_BURST];
-	struct rte_mbuf *ok[SW_BURST];
-	uint16_t vid[SW_BURST];
-	uint8_t run[SW_BURST];
-	bool tagged[SW_BURST];
-	int32_t out[SW_BURST];
-	unsigned int i, j, k = 0, nl = 0, nd = 0;
-	uint64_t bytes = 0;
-
-	for (i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-		const struct rte_ether_hdr *eth =
-			rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-		int v;
-
-		bytes += m->pkt_len;
-		if (unlikely(m->data_len < ETH_HLEN)) {
-			drop(ws, SW_DROP_RUNT, m);
-			continue;
-		}
-		v = classify(in->vlan, m, &tagged[k]);
-		if (unlikely(v < 0)) {
-			drop(ws, SW_DROP_VLAN, m);
-			continue;
-		}
-		vid[k] = (uint16_t)v;
-		/* look destinations up once per run of the same one */
-		dst[nd] = sw_mac_key(eth->dst_addr.addr_bytes, vid[k]);
-		nd += nd == 0 || dst[nd] != dst[nd - 1];
-		run[k] = (uint8_t)(nd - 1);
-		/* learn unicast sources, once per run of the same one */
-		src[nl] = sw_mac_key(eth->src_addr.addr_bytes, vid[k]);
-		nl += (eth->src_addr.addr_bytes[0] & 1) == 0 &&
-		      (nl == 0 || src[nl] != src[nl - 1]);
-		ok[k++] = m;
-	}
-	if (k == 0)
-		return bytes;
-	sw_mac_learn_memo(w->sw, &w->memo, src, nl, in->index);
-	sw_mac_lookup_memo(w->sw, &w->memo, dst, nd, out);
-	for (i = 0; i < k; i = j) {
-		int32_t o = out[run[i]];
-
-		for (j = i + 1; j < k && run[j] == run[i]; j++)
-			;	/* one destination key: one port, one VLAN */
-		if (o >= 0 && pl->by_index[o] != NULL && o != in->index) {
-			unicast_run(w, pl->by_index[o], ok + i, tagged + i,
-				    j - i, vid[i]);
-			continue;
-		}
-		for (; i < j; i++) {
-			if (o < 0 || pl->by_index[o] == NULL)
-				flood(w, pl, in, ok[i], vid[i], tagged[i]);
-			else
-				drop(ws, SW_DROP_SAME_PORT, ok[i]);
-		}
-	}
-	return bytes;
-}
-
 /* Finish the IPv4 header and L4 checksums a frame asks for. */
 static bool
 sw_checksums(struct rte_mbuf *m, bool ip, bool l4)
@@ -479,6 +413,19 @@ capture_tx(const struct sw_pdp *d, struct rte_mbuf **pkts, uint16_t n)
 	sw_capture_copy(d->cap, pkts, n, SW_CAP_TX);
 }
 
+/* Send n frames of bytes in all out of port d. */
+static inline void
+tx_port(struct sw_worker *w, const struct sw_pdp *d, struct rte_mbuf **pkts,
+	uint16_t n, uint64_t bytes)
+{
+	if (unlikely(d->cap_dir & SW_CAP_TX))
+		capture_tx(d, pkts, n);
+	if (d->type == SW_PORT_ETHDEV)
+		tx_ethdev(w, d, pkts, n);
+	else
+		tx_vhost(w, d, pkts, n, bytes);
+}
+
 /* Send everything buffered this burst, one burst per output port. */
 static void
 flush(struct sw_worker *w, const struct sw_plan *pl)
@@ -493,14 +440,167 @@ flush(struct sw_worker *w, const struct sw_plan *pl)
 
 		b->n = 0;
 		b->bytes = 0;
-		if (unlikely(d->cap_dir & SW_CAP_TX))
-			capture_tx(d, b->pkts, n);
-		if (d->type == SW_PORT_ETHDEV)
-			tx_ethdev(w, d, b->pkts, n);
-		else
-			tx_vhost(w, d, b->pkts, n, bytes);
+		tx_port(w, d, b->pkts, n, bytes);
 	}
 	w->ndirty = 0;
+}
+
+/*
+ * A frame's first 16 bytes as two words, the second masked to what a
+ * burst's frames must share with its first (same_mask()).
+ */
+static __rte_always_inline void
+eth_words(const struct rte_mbuf *m, uint64_t mask, uint64_t *a, uint64_t *b)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	memcpy(a, p, sizeof(*a));
+	memcpy(b, p + sizeof(*a), sizeof(*b));
+	*b &= mask;
+}
+
+/*
+ * Of the second word, bytes 8-15: the source address's last four bytes
+ * and the EtherType, and for a tagged frame the tag's TCI as well.
+ */
+static inline uint64_t
+same_mask(bool tagged)
+{
+	return tagged ? UINT64_MAX : rte_le_to_cpu_64(0x0000ffffffffffffULL);
+}
+
+/*
+ * A burst whose frames all share the first one's addresses, EtherType
+ * and tag, from a unicast source to a known station on another port:
+ * judged and learned once. When they leave as they came and all fit the
+ * port's MTU, the burst goes out as it is; otherwise it is one run of
+ * unicast_run(). Returns false for any other burst, which forward()
+ * then takes frame by frame, as it would have taken this one, to the
+ * same result (the source may have been learned here already).
+ */
+static __rte_always_inline bool
+forward_same(struct sw_worker *w, const struct sw_plan *pl,
+	     const struct sw_pdp *in, struct rte_mbuf **pkts, uint16_t n,
+	     uint64_t *bytes)
+{
+	const struct rte_ether_hdr *eth =
+		rte_pktmbuf_mtod(pkts[0], const struct rte_ether_hdr *);
+	uint64_t a0, b0, a, b, mask, sum, src, dst;
+	const struct sw_pdp *d;
+	bool tagged[SW_BURST];
+	uint32_t longest, max_len;
+	uint16_t need, i;
+	int32_t o;
+	int v;
+
+	/* sixteen bytes read, eighteen for a tagged frame */
+	if (pkts[0]->data_len < ETH_HLEN + 2 ||
+	    (eth->src_addr.addr_bytes[0] & 1) != 0)
+		return false;
+	v = classify(in->vlan, pkts[0], &tagged[0]);
+	if (v < 0)
+		return false;
+	need = tagged[0] ? ETH_HLEN + VLAN_HLEN : ETH_HLEN + 2;
+	mask = same_mask(tagged[0]);
+	eth_words(pkts[0], mask, &a0, &b0);
+	sum = longest = pkts[0]->pkt_len;
+	for (i = 1; i < n; i++) {
+		const struct rte_mbuf *m = pkts[i];
+
+		if (m->data_len < need)
+			return false;
+		eth_words(m, mask, &a, &b);
+		if (((a ^ a0) | (b ^ b0)) != 0)
+			return false;
+		sum += m->pkt_len;
+		longest = RTE_MAX(longest, m->pkt_len);
+	}
+	src = sw_mac_key(eth->src_addr.addr_bytes, (uint16_t)v);
+	dst = sw_mac_key(eth->dst_addr.addr_bytes, (uint16_t)v);
+	sw_mac_learn_memo(w->sw, &w->memo, &src, 1, in->index);
+	sw_mac_lookup_memo(w->sw, &w->memo, &dst, 1, &o);
+	if (o < 0 || pl->by_index[o] == NULL || o == in->index)
+		return false;	/* forward() floods or drops it */
+	d = pl->by_index[o];
+	*bytes = sum;
+	max_len = d->mtu + ETH_HLEN + (tagged[0] ? VLAN_HLEN : 0);
+	if (likely(w->ndirty == 0 && sw_vlan_allowed(d->vlan, (uint16_t)v) &&
+		   want_tag(d->vlan, (uint16_t)v) == tagged[0] &&
+		   longest <= max_len)) {
+		tx_port(w, d, pkts, n, sum);
+		return true;
+	}
+	memset(tagged + 1, tagged[0], n - 1);
+	unicast_run(w, d, pkts, tagged, n, (uint16_t)v);
+	return true;
+}
+
+/* Switch n frames that came in on port in; returns their bytes. */
+static uint64_t
+forward(struct sw_worker *w, const struct sw_plan *pl,
+	const struct sw_pdp *in, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct sw_wstats *ws = &in->ws[w->id];
+	uint64_t src[SW_BURST], dst[SW_BURST];
+	struct rte_mbuf *ok[SW_BURST];
+	uint16_t vid[SW_BURST];
+	uint8_t run[SW_BURST];
+	bool tagged[SW_BURST];
+	int32_t out[SW_BURST];
+	unsigned int i, j, k = 0, nl = 0, nd = 0;
+	uint64_t bytes = 0;
+
+	if (forward_same(w, pl, in, pkts, n, &bytes))
+		return bytes;
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct rte_ether_hdr *eth =
+			rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		int v;
+
+		bytes += m->pkt_len;
+		if (unlikely(m->data_len < ETH_HLEN)) {
+			drop(ws, SW_DROP_RUNT, m);
+			continue;
+		}
+		v = classify(in->vlan, m, &tagged[k]);
+		if (unlikely(v < 0)) {
+			drop(ws, SW_DROP_VLAN, m);
+			continue;
+		}
+		vid[k] = (uint16_t)v;
+		/* look destinations up once per run of the same one */
+		dst[nd] = sw_mac_key(eth->dst_addr.addr_bytes, vid[k]);
+		nd += nd == 0 || dst[nd] != dst[nd - 1];
+		run[k] = (uint8_t)(nd - 1);
+		/* learn unicast sources, once per run of the same one */
+		src[nl] = sw_mac_key(eth->src_addr.addr_bytes, vid[k]);
+		nl += (eth->src_addr.addr_bytes[0] & 1) == 0 &&
+		      (nl == 0 || src[nl] != src[nl - 1]);
+		ok[k++] = m;
+	}
+	if (k == 0)
+		return bytes;
+	sw_mac_learn_memo(w->sw, &w->memo, src, nl, in->index);
+	sw_mac_lookup_memo(w->sw, &w->memo, dst, nd, out);
+	for (i = 0; i < k; i = j) {
+		int32_t o = out[run[i]];
+
+		for (j = i + 1; j < k && run[j] == run[i]; j++)
+			;	/* one destination key: one port, one VLAN */
+		if (o >= 0 && pl->by_index[o] != NULL && o != in->index) {
+			unicast_run(w, pl->by_index[o], ok + i, tagged + i,
+				    j - i, vid[i]);
+			continue;
+		}
+		for (; i < j; i++) {
+			if (o < 0 || pl->by_index[o] == NULL)
+				flood(w, pl, in, ok[i], vid[i], tagged[i]);
+			else
+				drop(ws, SW_DROP_SAME_PORT, ok[i]);
+		}
+	}
+	return bytes;
 }
 
 /*

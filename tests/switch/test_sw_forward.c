@@ -33,7 +33,7 @@
 #include "swt_tmpdir.h"
 
 #define WORKER_LCORE	1
-#define MAXP		6	/* ports per case */
+#define MAXP		7	/* ports per case */
 #define MAXF		16	/* frames per file */
 #define FRAME_MAX	1600
 #define WAIT_NS		5000000000ull
@@ -717,6 +717,106 @@ unicast_runs(void **state)
 	only_drop(f, 3, -1, 0);
 }
 
+/*
+ * Bursts whose frames share their addresses, EtherType and tag (each
+ * port's file is one burst), all in VLAN 10. B is behind port 1 (MTU
+ * 1000) and A behind port 0, both static. From port 0, frames to B of
+ * four sizes leave port 1 as they came. From port 2, one of the frames
+ * to B is too big for port 1 and is dropped there, the others leave.
+ * From port 3, a trunk, tagged frames to B leave port 1 untagged. From
+ * port 4, frames to
+ * an unknown station are flooded, tagged on the trunk. From port 5, two
+ * frames to A and a last one to B; from port 6, frames to A from two
+ * sources. Port 1's own frames to B are dropped there. Every source is
+ * learned on its port.
+ */
+static void
+same_header_bursts(void **state)
+{
+	struct fx *f = *state;
+	struct sw_vlan a10 = vl_access(10), t10 = vl_trunk(0, 10);
+	static const uint8_t mac_e[6] = { 0x02, 0, 0, 0, 0, 0x0e };
+	static const uint8_t mac_f[6] = { 0x02, 0, 0, 0, 0, 0x0f };
+	static const uint8_t mac_g[6] = { 0x02, 0, 0, 0, 0, 0x10 };
+	static const uint8_t mac_h[6] = { 0x02, 0, 0, 0, 0, 0x11 };
+	static struct pkt a[4], c[3], t[3], tu[3], d[2], dt[2], e[3], s[2];
+	static struct pkt g[2];
+	const struct pkt *in0[] = { &a[0], &a[1], &a[2], &a[3] };
+	const struct pkt *in1[] = { &s[0], &s[1] };
+	const struct pkt *in2[] = { &c[0], &c[1], &c[2] };
+	const struct pkt *in3[] = { &t[0], &t[1], &t[2] };
+	const struct pkt *in4[] = { &d[0], &d[1] };
+	const struct pkt *in5[] = { &e[0], &e[1], &e[2] };
+	const struct pkt *in6[] = { &g[0], &g[1] };
+	const struct pkt *out0[] = { &d[0], &d[1], &e[0], &e[1], &g[0],
+				     &g[1] };
+	const struct pkt *out1[] = { &a[0], &a[1], &a[2], &a[3], &c[0],
+				     &c[2], &tu[0], &tu[1], &tu[2], &d[0],
+				     &d[1], &e[2] };
+	const struct pkt *out2[] = { &d[0], &d[1] };
+	const struct pkt *out3[] = { &dt[0], &dt[1] };
+	static const uint32_t alen[] = { 60, 128, 300, 1014 };
+	unsigned int i;
+
+	for (i = 0; i < 4; i++)
+		frame(&a[i], mac_b, mac_a, -1, alen[i], (uint8_t)(1 + i));
+	frame(&s[0], mac_b, mac_f, -1, 64, 5);
+	frame(&s[1], mac_b, mac_f, -1, 64, 6);
+	frame(&c[0], mac_b, mac_c, -1, 100, 7);
+	frame(&c[1], mac_b, mac_c, -1, 1015, 8);	/* 1001 bytes */
+	frame(&c[2], mac_b, mac_c, -1, 200, 9);
+	for (i = 0; i < 3; i++) {
+		frame(&t[i], mac_b, mac_t, 3 << 13 | 10, 80 + i,
+		      (uint8_t)(10 + i));
+		untagged(&tu[i], &t[i]);
+	}
+	for (i = 0; i < 2; i++) {
+		frame(&d[i], mac_x, mac_d, -1, 90, (uint8_t)(13 + i));
+		tagged(&dt[i], &d[i], 10);
+	}
+	frame(&e[0], mac_a, mac_e, -1, 70, 15);
+	frame(&e[1], mac_a, mac_e, -1, 71, 16);
+	frame(&e[2], mac_b, mac_e, -1, 72, 17);
+	frame(&g[0], mac_a, mac_g, -1, 64, 18);
+	frame(&g[1], mac_a, mac_h, -1, 64, 19);	/* another source */
+	fx_port(f, &a10, 0, in0, RTE_DIM(in0));
+	fx_port(f, &a10, 1000, in1, RTE_DIM(in1));
+	fx_port(f, &a10, 0, in2, RTE_DIM(in2));
+	fx_port(f, &t10, 0, in3, RTE_DIM(in3));
+	fx_port(f, &a10, 0, in4, RTE_DIM(in4));
+	fx_port(f, &a10, 0, in5, RTE_DIM(in5));
+	fx_port(f, &a10, 0, in6, RTE_DIM(in6));
+	assert_int_equal(sw_mac_add_static(f->sw, mac_a, 10, f->p[0]), 0);
+	assert_int_equal(sw_mac_add_static(f->sw, mac_b, 10, f->p[1]), 0);
+	fx_run(f);
+	fx_wait(f);
+	assert_int_equal(sw_mac_lookup(f->sw, mac_f, 10), 1);
+	assert_int_equal(sw_mac_lookup(f->sw, mac_c, 10), 2);
+	assert_int_equal(sw_mac_lookup(f->sw, mac_t, 10), 3);
+	assert_int_equal(sw_mac_lookup(f->sw, mac_d, 10), 4);
+	assert_int_equal(sw_mac_lookup(f->sw, mac_e, 10), 5);
+	assert_int_equal(sw_mac_lookup(f->sw, mac_g, 10), 6);
+	assert_int_equal(sw_mac_lookup(f->sw, mac_h, 10), 6);
+	assert_int_equal(sw_mac_lookup(f->sw, mac_x, 10), -ENOENT);
+	fx_close(f);
+	expect_out(f, 0, out0, RTE_DIM(out0));
+	expect_out(f, 1, out1, RTE_DIM(out1));
+	expect_out(f, 2, out2, RTE_DIM(out2));
+	expect_out(f, 3, out3, RTE_DIM(out3));
+	expect_out(f, 4, NULL, 0);
+	expect_out(f, 5, out2, RTE_DIM(out2));
+	expect_out(f, 6, out2, RTE_DIM(out2));
+	assert_int_equal(f->st[1].drops[SW_DROP_MTU], 1);
+	assert_int_equal(f->st[1].drops[SW_DROP_SAME_PORT], 2);
+	assert_int_equal(f->st[1].tx_packets, RTE_DIM(out1));
+	assert_int_equal(f->st[1].tx_bytes,
+			 60 + 128 + 300 + 1014 + 100 + 200 + 76 + 77 + 78 +
+			 90 + 90 + 72);
+	for (i = 0; i < f->n; i++)
+		if (i != 1)
+			only_drop(f, i, -1, 0);
+}
+
 /* Packets and bytes in and out of every port, runts included. */
 static void
 counters(void **state)
@@ -1044,6 +1144,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(unicast_runs, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(mtu, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(same_header_bursts, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(counters, fx_setup,
 						fx_teardown),

@@ -100,6 +100,7 @@ make_vq(struct sw_port *p, unsigned int ring)
 		.zero_copy = p->zero_copy,
 		.zc_min_len = zc_min_len(sw),
 		.owner_lcore = sw->w[w >= 0 && ring % 2 ? w : 0].lcore,
+		.wait_bursts = true,
 	};
 	struct vq *q = vq_create(vhu_dev_vring(p->dev, ring), &vp);
 

@@ -68,6 +68,9 @@ struct vq_params {
 	uint16_t zc_hdr_len;	/* bytes copied ahead of the payload;
 				 * default 128 */
 	unsigned int owner_lcore; /* the worker polling this queue */
+	bool wait_bursts;	/* packed transmit rings: a burst the guest
+				 * is still making available is left for
+				 * one poll (VQ_DEFER_SPAN buffers) */
 };
 
 struct vq;

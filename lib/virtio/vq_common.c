@@ -223,6 +223,7 @@ vq_create(struct vhu_vring *vr, const struct vq_params *p)
 	q->zc_max_held = p->zc_max_held != 0 ? p->zc_max_held : q->size / 2;
 	q->zc_on = p->zero_copy && q->zc_min_len > q->zc_hdr_len;
 	q->borrow_on = p->zero_copy && borrow_register();
+	q->wait_bursts = p->wait_bursts;
 	snprintf(name, sizeof(name), "vqzc%u",
 		 __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
 	q->zc = zc_create(q->size, p->owner_lcore, name);

@@ -112,6 +112,8 @@ struct vq {
 	struct vq_pend *pend;	/* in-order zero-copy: by sequence */
 	uint16_t pend_head;	/* oldest entry not yet written used */
 	uint16_t seq;		/* packed: buffers taken, modulo the size */
+	bool wait_bursts;	/* vq_params.wait_bursts */
+	uint16_t defer_head;	/* packed: avail position last left once */
 
 	/* used entries of the burst in progress */
 	uint16_t nused;
@@ -500,6 +502,8 @@ vq_borrow(struct rte_mbuf *m, uint8_t *p, uint32_t len)
 
 /* Batches: buffers read a cache line (four packed descriptors) at once. */
 #define VQ_BATCH		4
+/* Packed dequeue: the burst a guest is waited for once (burst_unfinished()). */
+#define VQ_DEFER_SPAN		32
 
 /*
  * Whether the guest's transmit headers are ignored: it negotiated no

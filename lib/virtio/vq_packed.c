@@ -76,6 +76,7 @@ vq_packed_init(struct vq *q)
 {
 	struct vring_packed_desc_event *dev_ev = q->vr->used;
 
+	q->defer_head = UINT16_MAX;	/* no ring position */
 	/* We poll: the guest need not notify us. */
 	__atomic_store_n(&dev_ev->flags, VRING_PACKED_EVENT_FLAG_DISABLE,
 			 __ATOMIC_RELAXED);
@@ -553,6 +554,28 @@ tx_batch(struct vq *q, uint16_t max, uint32_t *len, uint16_t *id,
 	return k;
 }
 
+/*
+ * A guest makes a burst's buffers available one after the other. While
+ * the buffer VQ_DEFER_SPAN - 1 past our avail position (in this lap) is
+ * not available, it may still be writing them: with wait_bursts the ring
+ * is left alone for this poll, once per position, and the next poll
+ * takes what is there. Descriptor lines are then read once the guest is
+ * done with them, and bursts come whole; a lone buffer waits one poll.
+ */
+static inline bool
+burst_unfinished(struct vq *q)
+{
+	struct vhu_vring *vr = q->vr;
+	uint16_t pos = vr->last_avail_idx;
+	uint32_t last = (uint32_t)pos + VQ_DEFER_SPAN - 1;
+
+	if (!q->wait_bursts || q->defer_head == pos || last >= q->size ||
+	    desc_avail(&ring(q)[last], vr->avail_wrap))
+		return false;
+	q->defer_head = pos;
+	return true;
+}
+
 uint16_t
 vq_packed_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -566,6 +589,8 @@ vq_packed_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 		vq_drop_spares(q);
 		goto done;
 	}
+	if (burst_unfinished(q))
+		goto done;
 	if (count == 0)
 		goto done;
 	count = vq_alloc_burst(q, pkts, count);

@@ -1663,6 +1663,108 @@ spare_mbufs_short_burst(void **state __rte_unused)
 	rte_mempool_free(mp);
 }
 
+/* The guest sends n frames, seeds seed.., each of its own length. */
+static void
+send_seq(struct fx *f, unsigned int n, uint32_t seed)
+{
+	struct gd_shape one = { .nsegs = 1 };
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		tx_frame(&f->q, 60 + (seed + i) % 90, seed + i, &one);
+}
+
+/* One dequeue of up to 64: frames seeds seed.. checked, freed, reaped. */
+static uint16_t
+take_seq(struct fx *f, uint32_t seed)
+{
+	struct rte_mbuf *pkts[VQ_BURST_MAX];
+	uint16_t got, i;
+
+	got = vq_dequeue_burst(f->vq, pkts, VQ_BURST_MAX);
+	for (i = 0; i < got; i++)
+		assert_mbuf_frame(pkts[i], 60 + (seed + i) % 90, seed + i);
+	rte_pktmbuf_free_bulk(pkts, got);
+	assert_int_equal(reap(f), got);
+	return got;
+}
+
+/*
+ * wait_bursts on a packed ring: fewer than 32 buffers from our position
+ * are left for one poll, then taken with whatever the guest added
+ * meanwhile; 32 are taken at once, and so is anything where 32 buffers
+ * would pass the ring's end; past the end, in the next lap, it waits
+ * again. A split ring, or a packed one without wait_bursts, takes what
+ * is there at once.
+ */
+static void
+wait_bursts(bool packed, bool on)
+{
+	struct vq_params p = params(false);
+	bool waits = packed && on;
+	uint32_t seed = 0;
+	struct fx f;
+
+	p.wait_bursts = on;
+	fx_gd(&f, packed, V1, RING);
+	fx_vq(&f, &p);
+	send_seq(&f, 3, seed);
+	if (waits)
+		assert_int_equal(take_seq(&f, seed), 0);
+	assert_int_equal(take_seq(&f, seed), 3);
+	assert_int_equal(take_seq(&f, seed), 0);
+	seed += 3;
+	send_seq(&f, 5, seed);
+	if (waits) {
+		assert_int_equal(take_seq(&f, seed), 0);
+		send_seq(&f, 27, seed + 5);
+		assert_int_equal(take_seq(&f, seed), 32);
+		seed += 32;
+	} else {
+		assert_int_equal(take_seq(&f, seed), 5);
+		seed += 5;
+		send_seq(&f, 27, seed);		/* the same position */
+		assert_int_equal(take_seq(&f, seed), 27);
+		seed += 27;
+	}
+	/* whole bursts up to position 227 */
+	while (seed + 32 <= RING - 29) {
+		send_seq(&f, 32, seed);
+		assert_int_equal(take_seq(&f, seed), 32);
+		seed += 32;
+	}
+	assert_int_equal(seed, 227);
+	send_seq(&f, 4, seed);			/* 227 + 31 passes the end */
+	assert_int_equal(take_seq(&f, seed), 4);
+	seed += 4;
+	send_seq(&f, 25, seed);			/* up to the end */
+	assert_int_equal(take_seq(&f, seed), 25);
+	seed += 25;
+	send_seq(&f, 2, seed);			/* the next lap */
+	if (waits)
+		assert_int_equal(take_seq(&f, seed), 0);
+	assert_int_equal(take_seq(&f, seed), 2);
+	fx_close(&f);
+}
+
+static void
+wait_bursts_packed(void **state __rte_unused)
+{
+	wait_bursts(true, true);
+}
+
+static void
+wait_bursts_split(void **state __rte_unused)
+{
+	wait_bursts(false, true);
+}
+
+static void
+wait_bursts_off(void **state __rte_unused)
+{
+	wait_bursts(true, false);
+}
+
 /* ==== 6. notifications ============================================== */
 
 /*
@@ -3176,6 +3278,9 @@ main(void)
 		cmocka_unit_test(spare_mbufs_packed),
 		cmocka_unit_test(spare_mbufs_pool_short),
 		cmocka_unit_test(spare_mbufs_short_burst),
+		cmocka_unit_test(wait_bursts_packed),
+		cmocka_unit_test(wait_bursts_split),
+		cmocka_unit_test(wait_bursts_off),
 		cmocka_unit_test(notify_split_flags),
 		cmocka_unit_test(notify_split_event_idx),
 		cmocka_unit_test(notify_packed_flags),

@@ -68,9 +68,10 @@ struct vq_params {
 	uint16_t zc_hdr_len;	/* bytes copied ahead of the payload;
 				 * default 128 */
 	unsigned int owner_lcore; /* the worker polling this queue */
-	bool wait_bursts;	/* packed transmit rings: a burst the guest
-				 * is still making available is left for
-				 * one poll (VQ_DEFER_SPAN buffers) */
+	bool wait_bursts;	/* packed rings: fewer than 32 buffers from
+				 * our position, a burst the guest may still
+				 * be making available, are left for one
+				 * poll (lib/virtio/README.md) */
 };
 
 struct vq;

@@ -586,19 +586,35 @@ pick_shape(bool indirect, unsigned int max_segs)
 	return s;
 }
 
+/* The length of the frame of a seed, in sequences of frames. */
+static uint32_t
+seq_len(uint32_t seed)
+{
+	return 64 + seed % 1400;
+}
+
+/* The guest sends n one-descriptor frames, seeds seed.. */
+static void
+send_seq(struct fx *f, uint32_t n, uint32_t seed)
+{
+	struct gd_shape one = { .nsegs = 1 };
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		tx_frame(&f->q, seq_len(seed + i), seed + i, &one);
+}
+
 /* Send n frames in one dequeue burst, checked, freed and reclaimed. */
 static void
 tx_burst(struct fx *f, uint32_t n, uint32_t seed)
 {
 	struct rte_mbuf *pkts[VQ_BURST_MAX];
-	struct gd_shape s = { .nsegs = 1 };
 	uint32_t i;
 
-	for (i = 0; i < n; i++)
-		tx_frame(&f->q, 64 + (seed + i) % 1400, seed + i, &s);
+	send_seq(f, n, seed);
 	assert_int_equal(vq_dequeue_burst(f->vq, pkts, (uint16_t)n), n);
 	for (i = 0; i < n; i++) {
-		assert_mbuf_frame(pkts[i], 64 + (seed + i) % 1400, seed + i);
+		assert_mbuf_frame(pkts[i], seq_len(seed + i), seed + i);
 		rte_pktmbuf_free(pkts[i]);
 	}
 	assert_int_equal(gd_tx_reclaim(&f->q), (int)n);
@@ -1663,17 +1679,6 @@ spare_mbufs_short_burst(void **state __rte_unused)
 	rte_mempool_free(mp);
 }
 
-/* The guest sends n frames, seeds seed.., each of its own length. */
-static void
-send_seq(struct fx *f, unsigned int n, uint32_t seed)
-{
-	struct gd_shape one = { .nsegs = 1 };
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		tx_frame(&f->q, 60 + (seed + i) % 90, seed + i, &one);
-}
-
 /* One dequeue of up to 64: frames seeds seed.. checked, freed, reaped. */
 static uint16_t
 take_seq(struct fx *f, uint32_t seed)
@@ -1683,7 +1688,7 @@ take_seq(struct fx *f, uint32_t seed)
 
 	got = vq_dequeue_burst(f->vq, pkts, VQ_BURST_MAX);
 	for (i = 0; i < got; i++)
-		assert_mbuf_frame(pkts[i], 60 + (seed + i) % 90, seed + i);
+		assert_mbuf_frame(pkts[i], seq_len(seed + i), seed + i);
 	rte_pktmbuf_free_bulk(pkts, got);
 	assert_int_equal(reap(f), got);
 	return got;

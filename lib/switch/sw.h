@@ -162,7 +162,8 @@ struct sw_port_stats {
 };
 struct sw_rxq_info {
 	int worker;		/* -1 when not placed */
-	uint64_t packets, bytes, cycles;
+	uint64_t packets, bytes;
+	uint64_t cycles;	/* of its polls that received frames */
 };
 struct sw_worker_stats {
 	unsigned int lcore;

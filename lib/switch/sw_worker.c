@@ -607,11 +607,12 @@ forward(struct sw_worker *w, const struct sw_plan *pl,
  * Poll one queue and forward what it gave. A vhost-user queue's frames
  * are borrowed for the poll (vq_borrow_burst(), unless the port is
  * captured on receive): flush() delivers, makes whole or frees them all,
- * and vq_reap() then hands the guest its buffers back. *now is the time
- * stamp the poll's cycles count from (the previous busy poll's end, or
- * the iteration's start); a busy poll moves it to its own end, so each
- * busy poll reads the clock once. An empty poll's few cycles go to the
- * next busy poll.
+ * and vq_reap() then hands the guest its buffers back. *now is when the
+ * poll began (the previous poll's end, or the iteration's start); every
+ * poll moves it to its own end, reading the clock once. A queue's cycles
+ * count only its own polls that received frames: an empty poll's cycles
+ * are no queue's, as in the worker's idle time when the whole iteration
+ * was empty.
  */
 static uint16_t
 poll_one(struct sw_worker *w, const struct sw_plan *pl,
@@ -636,8 +637,10 @@ poll_one(struct sw_worker *w, const struct sw_plan *pl,
 		if (n == 0)
 			vq_reap(vq);
 	}
-	if (n == 0)
+	if (n == 0) {
+		*now = rte_rdtsc();
 		return 0;
+	}
 	if (unlikely(in->cap_dir & SW_CAP_RX))
 		sw_capture_copy(in->cap, pkts, n, SW_CAP_RX);
 	bytes = forward(w, pl, in, pkts, n);
@@ -705,13 +708,13 @@ sw_worker_main(void *arg)
 		uint64_t t0 = now;
 		unsigned int i, got = 0, injected;
 
-		/* The clock is read at each busy poll's end, and here only
-		 * when no poll was busy or frames were injected after them.
+		/* The clock is read at each poll's end, and here only when
+		 * frames were injected after them or there was no poll.
 		 */
 		for (i = 0; i < wp->npolls; i++)
 			got += poll_one(w, pl, &wp->poll[i], &now);
 		injected = drain_inject(w, pl);
-		if (got == 0 || injected > 0)
+		if (injected > 0 || wp->npolls == 0)
 			now = rte_rdtsc();
 		got += injected;
 		if (got > 0) {

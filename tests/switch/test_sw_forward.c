@@ -23,10 +23,12 @@
 #include <cmocka.h>
 #include <pcap/pcap.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_launch.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include "sw_internal.h"
@@ -860,6 +862,74 @@ counters(void **state)
 	expect_out(f, 2, out2, 5);
 }
 
+/* An rx callback that makes every poll of its queue last SLOW_US. */
+#define SLOW_US		40000
+
+static uint16_t
+slow_poll(uint16_t port __rte_unused, uint16_t queue __rte_unused,
+	  struct rte_mbuf *pkts[] __rte_unused, uint16_t n,
+	  uint16_t max __rte_unused, void *arg __rte_unused)
+{
+	rte_delay_us_block(SLOW_US);
+	return n;
+}
+
+/*
+ * Per-queue cycles count a queue's own polls that received frames, the
+ * worker's busy cycles whole loops that received any. Ports 0 and 2 take
+ * SLOW_US per poll and never receive; port 1 receives four frames once.
+ * Port 1's cycles must hold none of its neighbours' slow polls, theirs
+ * stay 0, and the worker's busy loop holds at least one slow poll.
+ */
+static void
+queue_cycles(void **state)
+{
+	struct fx *f = *state;
+	static struct pkt a[4];
+	const struct pkt *in1[] = { &a[0], &a[1], &a[2], &a[3] };
+	const struct rte_eth_rxtx_callback *cb[2];
+	uint64_t slow = rte_get_tsc_hz() / 1000000 * SLOW_US;
+	struct sw_worker_stats ws;
+	struct sw_rxq_info q[3];
+	unsigned int i;
+
+	for (i = 0; i < 4; i++)
+		frame(&a[i], bcast, mac_a, -1, 60, (uint8_t)i);
+	fx_port(f, NULL, 0, NULL, 0);
+	fx_port(f, NULL, 0, in1, 4);
+	fx_port(f, NULL, 0, NULL, 0);
+	for (i = 0; i < 2; i++) {
+		cb[i] = rte_eth_add_rx_callback(sw_port_ethdev(f->p[i * 2]), 0,
+						slow_poll, NULL);
+		assert_non_null(cb[i]);
+	}
+	fx_run(f);
+	fx_wait(f);
+	fx_stop(f);
+	for (i = 0; i < 3; i++)
+		sw_rxq_info(f->p[i], 0, &q[i]);
+	sw_worker_stats(f->sw, 0, &ws);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(rte_eth_remove_rx_callback(
+			sw_port_ethdev(f->p[i * 2]), 0, cb[i]), 0);
+		rte_free((void *)(uintptr_t)cb[i]);
+	}
+	fx_close(f);
+	assert_int_equal(q[1].packets, 4);
+	assert_true(q[1].cycles > 0);
+	if (q[1].cycles >= slow / 2)
+		fail_msg("port 1's queue: %" PRIu64 " cycles, a neighbour's "
+			 "empty poll takes %" PRIu64, q[1].cycles, slow);
+	for (i = 0; i < 3; i += 2) {
+		assert_int_equal(q[i].packets, 0);
+		assert_int_equal(q[i].cycles, 0);
+	}
+	assert_int_equal(ws.packets, 4);
+	if (ws.busy_cycles < slow)
+		fail_msg("worker busy %" PRIu64 " cycles, less than one slow "
+			 "poll (%" PRIu64 ")", ws.busy_cycles, slow);
+}
+
 /*
  * Every port floods one or two frames. Port 1 is captured both ways,
  * port 2 what it receives only, cut at 64 bytes: the pcapng files hold
@@ -1146,6 +1216,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(mtu, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(same_header_bursts, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(queue_cycles, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(counters, fx_setup,
 						fx_teardown),

@@ -18,9 +18,12 @@ Switches, one poll-mode core each, alternated over rounds (A B C A B C):
 
 Each switch reports its own busy cycles per packet: vuswitchd's worker
 counters (show-workers), testpmd's --record-core-cycles ('show fwd stats
-all'), OVS's dpif-netdev/pmd-stats-show. The traffic side reports its own
-the same way as testpmd, so the report can tell which core was the limit.
-The window's deltas are used.
+all'), OVS's dpif-netdev/pmd-stats-show. testpmd counts only the polls
+that received packets, OVS whole loop iterations that received any;
+vuswitchd counts both ways (its queues' cycles, its worker's busy
+cycles), and each peer is compared with the count made its way. The
+traffic side reports its own the same way as testpmd, so the report can
+tell which core was the limit. The window's deltas are used.
 
 Usage: peers.py --vuswitchd PATH --vuswitchctl PATH [--rounds N]
                 [--window S] [--only TEXT] [--switches a,b] [--json F]
@@ -110,11 +113,17 @@ class Vuswitchd:
         self.w0 = self._worker()
 
     def end(self):
+        """Cycles per packet of busy loops, busy share, and cycles per
+        packet of the queues' polls that received."""
         w = self._worker()
         busy = w["busy_cycles"] - self.w0["busy_cycles"]
         idle = w["idle_cycles"] - self.w0["idle_cycles"]
         pkts = w["packets"] - self.w0["packets"]
-        return busy / max(pkts, 1), busy / max(busy + idle, 1)
+        qc, qp = (sum(p[k] for p in w["polls"]) -
+                  sum(p[k] for p in self.w0["polls"])
+                  for k in ("cycles", "packets"))
+        return (busy / max(pkts, 1), busy / max(busy + idle, 1),
+                qc / max(qp, 1))
 
     def tail(self):
         return self.proc.tail(30)
@@ -166,8 +175,9 @@ class TestpmdVhost:
         self.t0 = time.monotonic()
 
     def end(self):
-        return cycles_since(self.c0, fwd_cycles(self.proc),
-                            time.monotonic() - self.t0)
+        cpp, busy = cycles_since(self.c0, fwd_cycles(self.proc),
+                                 time.monotonic() - self.t0)
+        return cpp, busy, cpp    # its count is of polls that received
 
     def tail(self):
         return self.proc.tail(30)
@@ -247,7 +257,7 @@ class Ovs:
         cpp = re.search(r"avg processing cycles per packet: *([\d.]+)", pmd)
         if not proc or not cpp:
             raise RuntimeError(f"pmd-stats-show not understood:\n{pmd}")
-        return float(cpp.group(1)), float(proc.group(2)) / 100
+        return float(cpp.group(1)), float(proc.group(2)) / 100, None
 
     def tail(self):
         try:
@@ -269,7 +279,9 @@ SWITCHES = {"vuswitchd": Vuswitchd, "testpmd": TestpmdVhost, "ovs": Ovs}
 
 def measure(sw, case, socks, warmup, window):
     """Mpps forwarded (both directions), the switch's cycles per packet
-    and busy share, and the traffic side's, over the same window."""
+    and busy share, and the traffic side's, over the same window; last,
+    the switch's cycles per packet of its polls that received (None where
+    it does not count them)."""
     pfx = f"{PFX}tg"
     argv = ["stdbuf", "-oL", "dpdk-testpmd", "-l", "0,1", "--main-lcore",
             "1", "--no-pci", "--file-prefix", pfx, "--single-file-segments",
@@ -298,12 +310,12 @@ def measure(sw, case, socks, warmup, window):
         s1 = [pmd.stats(p) for p in (0, 1)]
         g1 = fwd_cycles(tg)
         t1 = time.monotonic()
-        cpp, busy = sw.end()
+        cpp, busy, cpp_q = sw.end()
         tg_cpp, tg_busy = cycles_since(g0, g1, t1 - t0)
         rx = sum(s1[p]["rx"] - s0[p]["rx"] for p in (0, 1))
         pmd.send("stop")
         pmd.quit()
-        return rx / (t1 - t0) / 1e6, cpp, busy, tg_cpp, tg_busy
+        return rx / (t1 - t0) / 1e6, cpp, busy, tg_cpp, tg_busy, cpp_q
     finally:
         tg.stop()
         rm_prefix(pfx)
@@ -346,8 +358,8 @@ def typical(rs):
 
 
 def summarize(raw, names, case_list):
-    """{case: {switch: {mpps, cpp, busy, rounds}}}, each figure from the
-    switch's typical() round."""
+    """{case: {switch: {mpps, cpp, busy, cpp_q, rounds}}}, each figure
+    from the switch's typical() round."""
     out = {}
     for c in case_list:
         row = {}
@@ -355,9 +367,9 @@ def summarize(raw, names, case_list):
             rs = raw.get((c.name, n), [])
             if not rs:
                 continue
-            mpps, cpp, busy, tg_cpp, tg_busy = typical(rs)
+            mpps, cpp, busy, tg_cpp, tg_busy, cpp_q = typical(rs)
             row[n] = {"mpps": mpps, "cpp": cpp, "busy": busy,
-                      "tg_cpp": tg_cpp, "tg_busy": tg_busy,
+                      "cpp_q": cpp_q, "tg_cpp": tg_cpp, "tg_busy": tg_busy,
                       "median": statistics.median(r[0] for r in rs),
                       "rounds": [round(r[0], 3) for r in rs]}
         out[c.name] = row
@@ -365,10 +377,21 @@ def summarize(raw, names, case_list):
 
 
 def ratio(row, a, b, key="mpps", invert=False):
-    if a not in row or b not in row or row[b][key] == 0 or \
-            row[a][key] == 0:
+    if a not in row or b not in row or not row[b][key] or not row[a][key]:
         return None
     return row[b][key] / row[a][key] if invert else row[a][key] / row[b][key]
+
+
+# Each peer's cycles are compared with vuswitchd's counted the same way:
+# testpmd's are of polls that received, OVS's of busy loop iterations.
+CYCLE_KEY = {"testpmd": "cpp_q", "ovs": "cpp"}
+
+
+def cpp_cell(r):
+    """A switch's cycles per packet; vuswitchd's by loops (by queues)."""
+    if r.get("cpp_q") is None or r["cpp_q"] == r["cpp"]:
+        return f"{r['cpp']:.0f}"
+    return f"{r['cpp']:.0f} ({r['cpp_q']:.0f})"
 
 
 def limit(r):
@@ -403,11 +426,10 @@ def report(summary, names, info, args):
         cells = [case]
         cells += [f"{row[n]['mpps']:.2f}" if n in row else "-"
                   for n in names]
-        cells += [f"{row[n]['cpp']:.0f}" if n in row else "-"
-                  for n in names]
+        cells += [cpp_cell(row[n]) if n in row else "-" for n in names]
         for peer in ("testpmd", "ovs"):
             r = ratio(row, "vuswitchd", peer)
-            c = ratio(row, "vuswitchd", peer, "cpp", invert=True)
+            c = ratio(row, "vuswitchd", peer, CYCLE_KEY[peer], invert=True)
             cells.append(f"{r:.2f}x (cycles {c:.2f}x)" if r and c else "-")
         cells.append(limit(row["vuswitchd"]) if "vuswitchd" in row
                      else "-")
@@ -418,6 +440,14 @@ def report(summary, names, info, args):
              "spends fewer). Where a switch is idle for a large share of "
              "its cycles, the traffic side is the limit and the cycle "
              "ratio is the comparison.\n")
+    L.append("Cycles: each switch's own count of its busy cycles. "
+             "testpmd's (--record-core-cycles) holds only the polls that "
+             "received packets; OVS's (pmd-stats-show) whole loop "
+             "iterations that received any, empty polls of its other "
+             "queues in them included. vuswitchd counts both ways: its "
+             "worker's busy loops, and in brackets its queues' polls that "
+             "received (show-workers). The cycle ratio against testpmd "
+             "uses the second, against OVS the first.\n")
     L.append("Rounds: this machine is a 2-vCPU VM on a shared host, and "
              "at times every process on it runs at about half speed for "
              "minutes. A slow round is never faster than the switch is, so "
@@ -512,6 +542,8 @@ def main():
                         raw.setdefault((c.name, n), []).append(r)
                         print(f"round {rnd + 1} {n:9} {c.name:24} "
                               f"{r[0]:6.2f} Mpps {r[1]:7.1f} cyc/pkt "
+                              + (f"({r[5]:.1f} by queues) "
+                                 if r[5] not in (None, r[1]) else "") +
                               f"{r[2] * 100:5.1f}% busy, traffic side "
                               f"{r[3]:6.1f} cyc/pkt {r[4] * 100:5.1f}% busy",
                               flush=True)

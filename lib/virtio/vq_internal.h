@@ -516,10 +516,12 @@ vq_tx_hdr_ignored(const struct vq *q)
 }
 
 /*
- * Prefetch the start of a guest buffer of len bytes a batch will touch:
- * the header and the first 64 bytes of the frame behind it, which often
- * begin on the next line (never past the buffer's end). Owned when we
- * are to write it, so that the stores find the lines ready.
+ * Prefetch the start of a guest buffer of len bytes a batch will touch.
+ * To read: the header and the first 64 bytes of the frame behind it,
+ * which often begin on the next line (never past the buffer's end). To
+ * write: its first line only, owned, so that the first stores find it
+ * ready; asking for the second line too cost 1-2% of the cycles per
+ * frame at 64 and 1518 B (perf/RESULTS.md, fourteenth round).
  */
 static inline void
 vq_prefetch_buf(const struct vq *q, const uint8_t *p, uint32_t len,
@@ -529,7 +531,6 @@ vq_prefetch_buf(const struct vq *q, const uint8_t *p, uint32_t len,
 
 	if (write) {
 		__builtin_prefetch(p, 1, 3);
-		__builtin_prefetch(end, 1, 3);
 	} else {
 		rte_prefetch0(vq_tx_hdr_ignored(q) ?
 			      p + RTE_MIN(len - 1, q->hdr_len) : p);

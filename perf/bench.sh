@@ -34,9 +34,10 @@ else
 	meson setup build-perf -Dbuildtype=release >/dev/null
 fi
 ninja -C build-perf app/vuswitchd/vuswitchd app/vuswitchctl/vuswitchctl \
-	>/dev/null
+	perf/core-probe >/dev/null
 # Debian's python3: matplotlib is its package.
 exec /usr/bin/python3 perf/peers.py --vuswitchd build-perf/app/vuswitchd/vuswitchd \
 	--vuswitchctl build-perf/app/vuswitchctl/vuswitchctl \
+	--probe build-perf/perf/core-probe \
 	--results perf/RESULTS.md --png perf/results.png --json \
 	build-perf/peers.json "$@"

@@ -27,6 +27,7 @@ tell which core was the limit. The window's deltas are used.
 
 Usage: peers.py --vuswitchd PATH --vuswitchctl PATH [--rounds N]
                 [--window S] [--only TEXT] [--switches a,b] [--json F]
+                [--probe build-perf/perf/core-probe]
                 [--results perf/RESULTS.md] [--png perf/results.png]
 """
 import argparse
@@ -109,6 +110,9 @@ class Vuswitchd:
     def _worker(self):
         return self.proc.ctl("show-workers")["workers"][0]
 
+    def pids(self):
+        return [self.proc.pid]
+
     def begin(self):
         self.w0 = self._worker()
 
@@ -178,6 +182,9 @@ class TestpmdVhost:
         cpp, busy = cycles_since(self.c0, fwd_cycles(self.proc),
                                  time.monotonic() - self.t0)
         return cpp, busy, cpp    # its count is of polls that received
+
+    def pids(self):
+        return [self.proc.pid]
 
     def tail(self):
         return self.proc.tail(30)
@@ -259,6 +266,9 @@ class Ovs:
             raise RuntimeError(f"pmd-stats-show not understood:\n{pmd}")
         return float(cpp.group(1)), float(proc.group(2)) / 100, None
 
+    def pids(self):
+        return [self.sw.pid]
+
     def tail(self):
         try:
             with open(os.path.join(self.dir, "vswitchd.log")) as f:
@@ -275,13 +285,54 @@ class Ovs:
 SWITCHES = {"vuswitchd": Vuswitchd, "testpmd": TestpmdVhost, "ovs": Ovs}
 
 
+# ---- the machine's state ----
+
+def stopped(pid):
+    """Whether every thread of pid is stopped (or gone)."""
+    try:
+        for t in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{t}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] not in "Tt":
+                    return False
+    except OSError:
+        pass
+    return True
+
+
+def core_probe(probe, pids):
+    """A cache line's round trip between the two CPUs in ns (core-probe),
+    with pids stopped meanwhile so that the probe has both CPUs; None
+    without a probe. Stopping the benchmark's processes for these few
+    milliseconds changes no counter: it is done outside the window."""
+    if not probe:
+        return None
+    try:
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        end = time.monotonic() + 2
+        while not all(stopped(p) for p in pids):
+            if time.monotonic() > end:
+                raise TimeoutError("processes not stopped for the probe")
+            time.sleep(0.002)
+        out = subprocess.run([probe, "1", "0", "20000"], check=True,
+                             capture_output=True, text=True, timeout=30)
+        return float(out.stdout)
+    finally:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
+
 # ---- the traffic side ----
 
-def measure(sw, case, socks, warmup, window):
+def measure(sw, case, socks, warmup, window, probe=None):
     """Mpps forwarded (both directions), the switch's cycles per packet
     and busy share, and the traffic side's, over the same window; last,
     the switch's cycles per packet of its polls that received (None where
-    it does not count them)."""
+    it does not count them), and core_probe() just before and after the
+    window."""
     pfx = f"{PFX}tg"
     argv = ["stdbuf", "-oL", "dpdk-testpmd", "-l", "0,1", "--main-lcore",
             "1", "--no-pci", "--file-prefix", pfx, "--single-file-segments",
@@ -302,6 +353,8 @@ def measure(sw, case, socks, warmup, window):
         pmd.send("set fwd mac", f"set txpkts {case.size - 4}",
                  "start tx_first 32")
         time.sleep(warmup)
+        pr0 = core_probe(probe, sw.pids() + [tg.pid])
+        time.sleep(0.5)
         s0 = [pmd.stats(p) for p in (0, 1)]
         g0 = fwd_cycles(tg)
         t0 = time.monotonic()
@@ -313,9 +366,11 @@ def measure(sw, case, socks, warmup, window):
         cpp, busy, cpp_q = sw.end()
         tg_cpp, tg_busy = cycles_since(g0, g1, t1 - t0)
         rx = sum(s1[p]["rx"] - s0[p]["rx"] for p in (0, 1))
+        pr1 = core_probe(probe, sw.pids() + [tg.pid])
         pmd.send("stop")
         pmd.quit()
-        return rx / (t1 - t0) / 1e6, cpp, busy, tg_cpp, tg_busy, cpp_q
+        return (rx / (t1 - t0) / 1e6, cpp, busy, tg_cpp, tg_busy, cpp_q,
+                (pr0, pr1))
     finally:
         tg.stop()
         rm_prefix(pfx)
@@ -367,11 +422,12 @@ def summarize(raw, names, case_list):
             rs = raw.get((c.name, n), [])
             if not rs:
                 continue
-            mpps, cpp, busy, tg_cpp, tg_busy, cpp_q = typical(rs)
+            mpps, cpp, busy, tg_cpp, tg_busy, cpp_q, _ = typical(rs)
             row[n] = {"mpps": mpps, "cpp": cpp, "busy": busy,
                       "cpp_q": cpp_q, "tg_cpp": tg_cpp, "tg_busy": tg_busy,
                       "median": statistics.median(r[0] for r in rs),
-                      "rounds": [round(r[0], 3) for r in rs]}
+                      "rounds": [round(r[0], 3) for r in rs],
+                      "probes": [r[6] for r in rs]}
         out[c.name] = row
     return out
 
@@ -472,11 +528,22 @@ def report(summary, names, info, args):
             f"{n} {row[n]['tg_cpp']:.0f} cyc/pkt "
             f"{row[n]['tg_busy'] * 100:.0f}%" for n in names if n in row))
     L.append("")
-    L.append("Rounds (Mpps):\n")
+    L.append("Rounds (Mpps; in brackets, where measured, a cache line's "
+             "round trip between the two CPUs just before and after the "
+             "window, in ns, from perf/core_probe.c with the benchmark's "
+             "processes stopped):\n")
     for case, row in summary.items():
         L.append(f"- {case}: " + "; ".join(
-            f"{n} {row[n]['rounds']}" for n in names if n in row))
+            f"{n} [" + ", ".join(round_cell(m, pr) for m, pr in
+                                 zip(row[n]["rounds"], row[n]["probes"]))
+            + "]" for n in names if n in row))
     return "\n".join(L) + "\n"
+
+
+def round_cell(mpps, probes):
+    if None in probes:
+        return f"{mpps:.2f}"
+    return f"{mpps:.2f} ({probes[0]:.0f}/{probes[1]:.0f})"
 
 
 def write_results(path, text):
@@ -525,6 +592,8 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--results")
     ap.add_argument("--png")
+    ap.add_argument("--probe", help="core-probe, to time a cache line's "
+                    "round trip between the CPUs around each window")
     args = ap.parse_args()
     names = [n for n in args.switches.split(",") if n]
     case_list = [c for c in cases(args.full) if args.only in c.name]
@@ -538,15 +607,18 @@ def main():
                 sw = SWITCHES[n](args, tmp, socks)
                 try:
                     for c in case_list:
-                        r = measure(sw, c, socks, args.warmup, args.window)
+                        r = measure(sw, c, socks, args.warmup, args.window,
+                                    args.probe)
                         raw.setdefault((c.name, n), []).append(r)
                         print(f"round {rnd + 1} {n:9} {c.name:24} "
                               f"{r[0]:6.2f} Mpps {r[1]:7.1f} cyc/pkt "
                               + (f"({r[5]:.1f} by queues) "
                                  if r[5] not in (None, r[1]) else "") +
                               f"{r[2] * 100:5.1f}% busy, traffic side "
-                              f"{r[3]:6.1f} cyc/pkt {r[4] * 100:5.1f}% busy",
-                              flush=True)
+                              f"{r[3]:6.1f} cyc/pkt {r[4] * 100:5.1f}% busy"
+                              + ("" if None in r[6] else
+                                 f", line round trip {r[6][0]:.0f}/"
+                                 f"{r[6][1]:.0f} ns"), flush=True)
                 except Exception:
                     print(f"--- {n} said last:\n{sw.tail()}",
                           file=sys.stderr)

@@ -402,19 +402,39 @@ def machine():
     }
 
 
-def typical(rs):
-    """The round that stands for a switch in a case: the median of the
-    faster half of its rounds. Interference from the rest of a shared
-    host only ever slows a round down, and on this kind of machine it
-    halves every process's speed for minutes at a time; a plain median
-    of five rounds lands on such a round whenever three of them do."""
+# A round is in the cores' near state when both its probes read under
+# NEAR times the shortest probe of the run.
+NEAR = 2.5
+
+
+def near_limit(raw):
+    """The longest line round trip of a round in the near state (None
+    without probes)."""
+    ps = [p for rs in raw.values() for r in rs for p in r[6]
+          if p is not None]
+    return NEAR * min(ps) if ps else None
+
+
+def typical(rs, limit):
+    """The round that stands for a switch in a case, and whether it is
+    one of the near state's. On a VM the host may place the two vCPUs
+    further apart for minutes; a line then takes about four times as long
+    to move between them, and every switch and the traffic side run at
+    about half speed. So: the median of the rounds in the near state (the
+    slower of two), and where there is none, the median of the faster
+    half of all rounds (a slow round is never faster than the switch)."""
+    if limit is not None:
+        near = sorted((r for r in rs if None not in r[6] and
+                       max(r[6]) < limit), key=lambda r: r[0], reverse=True)
+        if near:
+            return near[len(near) // 2], True
     fast = sorted(rs, key=lambda r: r[0], reverse=True)[:(len(rs) + 1) // 2]
-    return fast[len(fast) // 2]
+    return fast[len(fast) // 2], False
 
 
-def summarize(raw, names, case_list):
-    """{case: {switch: {mpps, cpp, busy, cpp_q, rounds}}}, each figure
-    from the switch's typical() round."""
+def summarize(raw, names, case_list, near_ns):
+    """{case: {switch: {mpps, cpp, busy, cpp_q, near, rounds, probes}}},
+    each figure from the switch's typical() round."""
     out = {}
     for c in case_list:
         row = {}
@@ -422,8 +442,9 @@ def summarize(raw, names, case_list):
             rs = raw.get((c.name, n), [])
             if not rs:
                 continue
-            mpps, cpp, busy, tg_cpp, tg_busy, cpp_q, _ = typical(rs)
-            row[n] = {"mpps": mpps, "cpp": cpp, "busy": busy,
+            (mpps, cpp, busy, tg_cpp, tg_busy, cpp_q, _), near = \
+                typical(rs, near_ns)
+            row[n] = {"mpps": mpps, "cpp": cpp, "busy": busy, "near": near,
                       "cpp_q": cpp_q, "tg_cpp": tg_cpp, "tg_busy": tg_busy,
                       "median": statistics.median(r[0] for r in rs),
                       "rounds": [round(r[0], 3) for r in rs],
@@ -463,12 +484,12 @@ def limit(r):
     return f"traffic side (switch {r['busy'] * 100:.0f}% busy)"
 
 
-def report(summary, names, info, args):
+def report(summary, names, info, args, near_ns):
     L = []
     L.append(f"Measured {info['date']} by `perf/bench.sh` "
              f"({args.rounds} rounds, {args.window:g} s window, "
              f"{args.warmup:g} s warm-up; each figure is the median of "
-             f"the faster half of a switch's rounds, see below).\n")
+             f"a switch's rounds in the cores' near state, see below).\n")
     L.append(f"Machine: {info['cpu']}, {info['cpus']} CPUs, Linux "
              f"{info['kernel']}; DPDK {info['dpdk']}; {info['ovs']}; "
              f"vuswitch {info['vuswitch']}; hugepages "
@@ -480,8 +501,8 @@ def report(summary, names, info, args):
     L.append("|" + "---|" * (head.count("|") - 1))
     for case, row in summary.items():
         cells = [case]
-        cells += [f"{row[n]['mpps']:.2f}" if n in row else "-"
-                  for n in names]
+        cells += [f"{row[n]['mpps']:.2f}{'' if row[n]['near'] else '*'}"
+                  if n in row else "-" for n in names]
         cells += [cpp_cell(row[n]) if n in row else "-" for n in names]
         for peer in ("testpmd", "ovs"):
             r = ratio(row, "vuswitchd", peer)
@@ -504,13 +525,19 @@ def report(summary, names, info, args):
              "worker's busy loops, and in brackets its queues' polls that "
              "received (show-workers). The cycle ratio against testpmd "
              "uses the second, against OVS the first.\n")
-    L.append("Rounds: this machine is a 2-vCPU VM on a shared host, and "
-             "at times every process on it runs at about half speed for "
-             "minutes. A slow round is never faster than the switch is, so "
-             "each figure above comes from the median of the faster half "
-             "of that switch's rounds (the 2nd best of 5), the same rule "
-             "for every switch. Every round is listed below; the plain "
-             "medians were:\n")
+    near = (f"under {NEAR:g} times the shortest probe of the run, "
+            f"{near_ns:.0f} ns here" if near_ns is not None else "no probe")
+    L.append("Rounds: on a VM the host may place the two vCPUs further "
+             "apart for minutes at a time. A cache line then takes about "
+             "four times as long to move between them, and every switch "
+             "and the traffic side run at about half speed. Each round is "
+             "bracketed by two probes of that (core-probe, listed with "
+             "the rounds below), and each figure above is the median of "
+             "the switch's rounds in the near state, both probes "
+             f"{near} (of two rounds, the slower): the same rule for "
+             "every switch. A figure marked * had no round in the near "
+             "state and is the median of the faster half of its rounds. "
+             "Every round is listed below; the plain medians were:\n")
     for case, row in summary.items():
         L.append(f"- {case}: " + ", ".join(
             f"{n} {row[n]['median']:.2f}" for n in names if n in row))
@@ -633,9 +660,10 @@ def main():
         for p in ("vsd", "tpv", "ovs", "tg"):
             rm_prefix(PFX + p)
         shutil.rmtree(tmp, ignore_errors=True)
-    summary = summarize(raw, names, case_list)
+    near_ns = near_limit(raw)
+    summary = summarize(raw, names, case_list, near_ns)
     info = machine()
-    text = report(summary, names, info, args)
+    text = report(summary, names, info, args, near_ns)
     print()
     print(text)
     print(f"({time.monotonic() - t_start:.0f} s in all)")

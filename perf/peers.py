@@ -417,7 +417,7 @@ def near_limit(raw):
 
 def typical(rs, limit):
     """The round that stands for a switch in a case, and whether it is
-    one of the near state's. On a VM the host may place the two vCPUs
+    one of the near state's (None without probes). On a VM the host may place the two vCPUs
     further apart for minutes; a line then takes about four times as long
     to move between them, and every switch and the traffic side run at
     about half speed. So: the median of the rounds in the near state (the
@@ -429,7 +429,7 @@ def typical(rs, limit):
         if near:
             return near[len(near) // 2], True
     fast = sorted(rs, key=lambda r: r[0], reverse=True)[:(len(rs) + 1) // 2]
-    return fast[len(fast) // 2], False
+    return fast[len(fast) // 2], None if limit is None else False
 
 
 def summarize(raw, names, case_list, near_ns):
@@ -501,7 +501,8 @@ def report(summary, names, info, args, near_ns):
     L.append("|" + "---|" * (head.count("|") - 1))
     for case, row in summary.items():
         cells = [case]
-        cells += [f"{row[n]['mpps']:.2f}{'' if row[n]['near'] else '*'}"
+        cells += [f"{row[n]['mpps']:.2f}"
+                  f"{'*' if row[n]['near'] is False else ''}"
                   if n in row else "-" for n in names]
         cells += [cpp_cell(row[n]) if n in row else "-" for n in names]
         for peer in ("testpmd", "ovs"):
@@ -525,18 +526,23 @@ def report(summary, names, info, args, near_ns):
              "worker's busy loops, and in brackets its queues' polls that "
              "received (show-workers). The cycle ratio against testpmd "
              "uses the second, against OVS the first.\n")
-    near = (f"under {NEAR:g} times the shortest probe of the run, "
-            f"{near_ns:.0f} ns here" if near_ns is not None else "no probe")
+    if near_ns is None:
+        rule = ("Without --probe, each figure above is the median of the "
+                "faster half of the switch's rounds (a slow round is never "
+                "faster than the switch): the same rule for every switch. ")
+    else:
+        rule = ("Each round is bracketed by two probes of that "
+                "(core-probe, listed with the rounds below), and each "
+                "figure above is the median of the switch's rounds in the "
+                f"near state, both probes under {NEAR:g} times the "
+                f"shortest probe of the run, {near_ns:.0f} ns here (of two "
+                "rounds, the slower): the same rule for every switch. A "
+                "figure marked * had no round in the near state and is the "
+                "median of the faster half of its rounds. ")
     L.append("Rounds: on a VM the host may place the two vCPUs further "
              "apart for minutes at a time. A cache line then takes about "
              "four times as long to move between them, and every switch "
-             "and the traffic side run at about half speed. Each round is "
-             "bracketed by two probes of that (core-probe, listed with "
-             "the rounds below), and each figure above is the median of "
-             "the switch's rounds in the near state, both probes "
-             f"{near} (of two rounds, the slower): the same rule for "
-             "every switch. A figure marked * had no round in the near "
-             "state and is the median of the faster half of its rounds. "
+             "and the traffic side run at about half speed. " + rule +
              "Every round is listed below; the plain medians were:\n")
     for case, row in summary.items():
         L.append(f"- {case}: " + ", ".join(

@@ -863,7 +863,7 @@ counters(void **state)
 }
 
 /* An rx callback that makes every poll of its queue last SLOW_US. */
-#define SLOW_US		40000
+#define SLOW_US		200000
 
 static uint16_t
 slow_poll(uint16_t port __rte_unused, uint16_t queue __rte_unused,

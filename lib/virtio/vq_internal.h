@@ -527,15 +527,13 @@ static inline void
 vq_prefetch_buf(const struct vq *q, const uint8_t *p, uint32_t len,
 		bool write)
 {
-	const uint8_t *end = p + RTE_MIN(len - 1, q->hdr_len + 63u);
-
 	if (write) {
 		__builtin_prefetch(p, 1, 3);
-	} else {
-		rte_prefetch0(vq_tx_hdr_ignored(q) ?
-			      p + RTE_MIN(len - 1, q->hdr_len) : p);
-		rte_prefetch0(end);
+		return;
 	}
+	rte_prefetch0(vq_tx_hdr_ignored(q) ?
+		      p + RTE_MIN(len - 1, q->hdr_len) : p);
+	rte_prefetch0(p + RTE_MIN(len - 1, q->hdr_len + 63u));
 }
 
 /* vq_batch_map() when a buffer is not in the hot region: search. */

@@ -52,6 +52,8 @@ struct vq_stats {
 	uint64_t bytes;		/* without the virtio-net header */
 	uint64_t zc_packets;	/* dequeued zero-copy */
 	uint64_t copy_packets;	/* dequeued by copy */
+	uint64_t direct_packets; /* of those, copied straight into another
+				  * guest (vq_take_burst()) */
 	uint64_t sw_csum;	/* checksums finished in software */
 	uint64_t sw_gso;	/* packets segmented in software */
 	uint64_t notifications;	/* guest interrupts sent */
@@ -160,6 +162,62 @@ uint16_t vq_enqueue_burst(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
  * vq_borrow_burst()). Nothing on a broken queue: its device is reset.
  */
 void vq_reap(struct vq *q);
+
+/*
+ * Guest to guest without mbufs. A burst of plain frames at the head of
+ * a transmit ring is looked at where it lies (vq_peek_burst()), copied
+ * into another guest's receive ring (vq_put_burst()) and only then
+ * taken (vq_take_burst()): one copy per frame, nothing allocated. The
+ * burst is the ring's next whole batches of one-descriptor buffers whose
+ * virtio-net header asks for nothing, each frame VQ_HEAD_LEN bytes or
+ * more and no longer than the queue's mbufs hold.
+ */
+#define VQ_HEAD_LEN		16
+
+struct vq_peek {
+	uint16_t n;
+	uint8_t *frame[VQ_BURST_MAX];	/* in the guest's buffer: read only */
+	uint32_t len[VQ_BURST_MAX];	/* frame bytes, header not counted */
+	uint16_t id[VQ_BURST_MAX];	/* the ring's buffer ids */
+};
+
+/*
+ * What every frame of a burst begins with, as the caller judged it: the
+ * first word whole, the second where mask1 is set (elsewhere the frame's
+ * own bytes). Written over each copy, so that a guest changing its buffer
+ * under the copy cannot change where its frames go or in what VLAN.
+ */
+struct vq_head {
+	uint64_t w0;
+	uint64_t w1;
+	uint64_t mask1;
+};
+
+/*
+ * Look at up to n frames at the head of the transmit ring: returns how
+ * many (pk->n), 0 when there is nothing to take now (as a dequeue would
+ * have found), or -1 when the head of the ring is not such a burst, or
+ * the queue is not in a state for it (zero-copy buffers out, disabled,
+ * broken): then vq_dequeue_burst() or vq_borrow_burst() takes it. Until
+ * vq_take_burst(), nothing on the queue changes and the frames stay the
+ * guest's. On -1, pk->n is how many buffers were read before the burst
+ * was refused: 0 when the head of the ring was no whole batch at all,
+ * which costs the look little.
+ */
+int vq_peek_burst(struct vq *q, struct vq_peek *pk, uint16_t n);
+/*
+ * Copy the pk->n frames of a peeked burst (another queue's) into this
+ * guest's receive ring, each beginning with h, and tell the guest.
+ * Returns how many were taken, as vq_enqueue_burst() counts; the rest
+ * are counted there as it counts them.
+ */
+uint16_t vq_put_burst(struct vq *q, const struct vq_peek *pk,
+		      const struct vq_head *h);
+/*
+ * The peeked burst pk was copied where it goes (or dropped): its buffers
+ * go back to the guest, counted as dequeued by copy.
+ */
+void vq_take_burst(struct vq *q, const struct vq_peek *pk);
 
 /*
  * Move the queue to another worker lcore. Only while no worker polls it

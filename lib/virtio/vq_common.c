@@ -362,6 +362,112 @@ vq_reap(struct vq *q)
 		vq_split_reap(q);
 }
 
+/*
+ * A peeked burst's frames, each VQ_HEAD_LEN bytes or more and no longer
+ * than the queue's mbufs hold (what put_by_mbuf() needs), headers that
+ * ask for nothing: moved past their headers. -1 for any other burst.
+ */
+static int
+peek_frames(const struct vq *q, struct vq_peek *pk, uint16_t k)
+{
+	uint32_t room = rte_pktmbuf_data_room_size(q->mp);
+	uint16_t j;
+
+	pk->n = k;	/* looked at, taken or not */
+	room -= RTE_MIN(room, (uint32_t)RTE_PKTMBUF_HEADROOM);
+	for (j = 0; j < k; j++) {
+		uint32_t frame = pk->len[j] - q->hdr_len;
+
+		if (frame < VQ_HEAD_LEN || frame > room ||
+		    !vq_tx_hdr_plain(q, pk->frame[j]))
+			return -1;
+		pk->frame[j] += q->hdr_len;
+		pk->len[j] = frame;
+	}
+	return k;
+}
+
+int
+vq_peek_burst(struct vq *q, struct vq_peek *pk, uint16_t n)
+{
+	int k;
+
+	pk->n = 0;
+	if (unlikely(q->broken) || q->zc_held > 0 ||
+	    !__atomic_load_n(&q->vr->enabled, __ATOMIC_RELAXED))
+		return -1;
+	n = RTE_MIN(n, (uint16_t)VQ_BURST_MAX);
+	k = q->packed ? vq_packed_peek(q, pk, n) : vq_split_peek(q, pk, n);
+	return k > 0 ? peek_frames(q, pk, (uint16_t)k) : k;
+}
+
+/*
+ * The frames of pk from the first on that whole batches of receive
+ * buffers did not take, or all under a dirty log: copied into mbufs
+ * (the header as h says) and enqueued as any other.
+ */
+static uint16_t
+put_by_mbuf(struct vq *q, const struct vq_peek *pk, uint16_t first,
+	    const struct vq_head *h)
+{
+	struct rte_mbuf *m[VQ_BURST_MAX];
+	uint16_t n = pk->n - first, i, taken;
+
+	if (rte_pktmbuf_alloc_bulk(q->mp, m, n) != 0) {
+		q->stats.drops[VQ_DROP_NO_MBUF] += n;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		uint8_t *data = rte_pktmbuf_mtod(m[i], uint8_t *);
+
+		vq_mbuf_fill(m[i], pk->frame[first + i], pk->len[first + i]);
+		vq_head_put(data, data, h);
+	}
+	taken = q->packed ? vq_packed_enqueue(q, m, n) :
+			    vq_split_enqueue(q, m, n);
+	rte_pktmbuf_free_bulk(m, n);
+	return taken;
+}
+
+uint16_t
+vq_put_burst(struct vq *q, const struct vq_peek *pk, const struct vq_head *h)
+{
+	uint16_t k = 0;
+
+	if (unlikely(q->broken)) {
+		q->stats.drops[VQ_DROP_BROKEN] += pk->n;
+		return 0;
+	}
+	if (unlikely(!__atomic_load_n(&q->vr->enabled, __ATOMIC_RELAXED))) {
+		q->stats.drops[VQ_DROP_DISABLED] += pk->n;
+		return 0;
+	}
+	if (likely(!q->dp->log_all))
+		k = q->packed ? vq_packed_put(q, pk, h) :
+				vq_split_put(q, pk, h);
+	if (k < pk->n && !q->broken)
+		k += put_by_mbuf(q, pk, k, h);
+	return k;
+}
+
+void
+vq_take_burst(struct vq *q, const struct vq_peek *pk)
+{
+	uint64_t bytes = 0;
+	uint16_t j;
+
+	for (j = 0; j < pk->n; j++)
+		bytes += pk->len[j];
+	if (q->packed)
+		vq_packed_take(q, pk);
+	else
+		vq_split_take(q, pk);
+	q->stats.packets += pk->n;
+	q->stats.bytes += bytes;
+	q->stats.copy_packets += pk->n;
+	q->stats.direct_packets += pk->n;
+}
+
 void
 vq_set_owner(struct vq *q, unsigned int lcore)
 {

@@ -727,6 +727,50 @@ vq_rx_flat(struct vq *q, const struct rte_mbuf *m, uint8_t *p, uint64_t addr)
 	return vq_rx_flat_any(q, m, p, addr);
 }
 
+/*
+ * Write what h says over the first VQ_HEAD_LEN bytes of the copy at dst
+ * of the frame at src, the bytes outside its mask from src: a receive
+ * buffer behind an IOMMU may be mapped write-only, so dst is not read.
+ */
+static __rte_always_inline void
+vq_head_put(uint8_t *dst, const uint8_t *src, const struct vq_head *h)
+{
+	uint64_t w1;
+
+	memcpy(&w1, src + sizeof(h->w0), sizeof(w1));
+	w1 = (w1 & ~h->mask1) | (h->w1 & h->mask1);
+	memcpy(dst, &h->w0, sizeof(h->w0));
+	memcpy(dst + sizeof(h->w0), &w1, sizeof(w1));
+}
+
+/*
+ * vq_rx_flat() for a peeked frame of len bytes at frame: into the
+ * writable buffer at p, which holds it and the header.
+ */
+static __rte_always_inline uint32_t
+vq_put_flat(const struct vq *q, uint8_t *p, const uint8_t *frame,
+	    uint32_t len, const struct vq_head *h)
+{
+	vq_hdr_write_plain(q, p);
+	vq_copy(p + q->hdr_len, frame, len);
+	vq_head_put(p + q->hdr_len, frame, h);
+	return q->hdr_len + len;
+}
+
+/* A receive batch's buffers, for peeked frames of flen bytes each. */
+static inline bool
+vq_put_batch_fits(const struct vq *q, const uint32_t *flen,
+		  const uint32_t *len)
+{
+	bool ok = true;
+	unsigned int j;
+
+#pragma GCC unroll 4
+	for (j = 0; j < VQ_BATCH; j++)
+		ok &= len[j] >= q->hdr_len + flen[j];
+	return ok;
+}
+
 /* Zero-copy (vq_common.c). */
 struct rte_mbuf *vq_zc_attach(struct vq *q, struct rte_mbuf *hdr,
 			      uint8_t *buf, uint32_t len, uint16_t slot,
@@ -975,6 +1019,22 @@ uint16_t vq_packed_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vq_packed_enqueue(struct vq *q, struct rte_mbuf **pkts, uint16_t n);
 void vq_packed_reap(struct vq *q);
 void vq_packed_init(struct vq *q);
+
+/*
+ * Guest to guest (vq_peek_burst()): the layouts' parts. A peek returns
+ * the buffers of its whole batches, their starts and lengths header
+ * included, 0 when there is nothing now, -1 for anything else; a put
+ * copies what whole batches of receive buffers take, and tells the
+ * guest; a take hands the buffers back.
+ */
+int vq_split_peek(struct vq *q, struct vq_peek *pk, uint16_t n);
+uint16_t vq_split_put(struct vq *q, const struct vq_peek *pk,
+		      const struct vq_head *h);
+void vq_split_take(struct vq *q, const struct vq_peek *pk);
+int vq_packed_peek(struct vq *q, struct vq_peek *pk, uint16_t n);
+uint16_t vq_packed_put(struct vq *q, const struct vq_peek *pk,
+		       const struct vq_head *h);
+void vq_packed_take(struct vq *q, const struct vq_peek *pk);
 
 /* Append len bytes to the mbuf chain m, adding segments as needed. */
 int vq_copy_to_mbuf(struct vq *q, struct rte_mbuf *m, const uint8_t *src,

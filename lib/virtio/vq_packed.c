@@ -666,28 +666,47 @@ rx_one(struct vq *q, struct rte_mbuf *m, void *arg)
  * inside guest memory that holds its packet. Anything else is left to
  * rx_one; nothing here counts or breaks.
  */
+/*
+ * Whole batches of receive buffers from (*pos, *wrap) for up to n
+ * frames, the mbufs at m (nothing to fix in them) or, with peeked
+ * (a constant), the frames of pk; while each buffer holds its frame: their ids, guest
+ * and host addresses. Returns how many, a multiple of VQ_BATCH, and
+ * moves the position past them; room is made for their used entries.
+ */
+static __rte_always_inline uint16_t
+rx_batches(struct vq *q, bool peeked, struct rte_mbuf **m,
+	   const struct vq_peek *pk, uint16_t n, uint16_t *pos, bool *wrap,
+	   uint16_t *id, uint64_t *addr, uint8_t **p)
+{
+	uint32_t len[VQ_BURST_MAX];
+	uint16_t k = 0;
+
+	while (n - k >= VQ_BATCH && (peeked || vq_rx_batch_plain(m + k)) &&
+	       batch_read(q, *pos, *wrap, true, addr + k, len + k, id + k,
+			  p + k) &&
+	       (peeked ? vq_put_batch_fits(q, pk->len + k, len + k) :
+			 vq_rx_batch_fits(q, m + k, len + k))) {
+		k += VQ_BATCH;
+		advance(q, pos, wrap, VQ_BATCH);
+	}
+	if (k > 0 && q->nused > RTE_DIM(q->used) / 2)
+		publish(q);
+	return k;
+}
+
 static uint16_t
 rx_batch(struct vq *q, struct rte_mbuf **m, uint16_t n,
 	 void *arg __rte_unused)
 {
 	struct vhu_vring *vr = q->vr;
-	uint16_t pos = vr->last_avail_idx, id[VQ_BURST_MAX], k = 0, j;
+	uint16_t pos = vr->last_avail_idx, id[VQ_BURST_MAX], k, j;
 	bool wrap = vr->avail_wrap;
 	uint64_t addr[VQ_BURST_MAX];
-	uint32_t len[VQ_BURST_MAX];
 	uint8_t *p[VQ_BURST_MAX];
 
-	while (n - k >= VQ_BATCH && vq_rx_batch_plain(m + k) &&
-	       batch_read(q, pos, wrap, true, addr + k, len + k, id + k,
-			  p + k) &&
-	       vq_rx_batch_fits(q, m + k, len + k)) {
-		k += VQ_BATCH;
-		advance(q, &pos, &wrap, VQ_BATCH);
-	}
+	k = rx_batches(q, false, m, NULL, n, &pos, &wrap, id, addr, p);
 	if (k == 0)
 		return 0;
-	if (q->nused > RTE_DIM(q->used) / 2)
-		publish(q);
 	for (j = 0; j < k; j++) {
 		if (j + 1 < k)
 			vq_rx_prefetch_rest(m[j + 1]);
@@ -705,4 +724,58 @@ vq_packed_enqueue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 
 	publish(q);
 	return taken;
+}
+
+/* ---- guest to guest ----------------------------------------------- */
+
+int
+vq_packed_peek(struct vq *q, struct vq_peek *pk, uint16_t n)
+{
+	struct vhu_vring *vr = q->vr;
+	uint16_t k;
+
+	if (!desc_avail(&ring(q)[vr->last_avail_idx], vr->avail_wrap)) {
+		vq_drop_spares(q);
+		return 0;
+	}
+	if (burst_unfinished(q))
+		return 0;
+	n = RTE_MIN(n, (uint16_t)(RTE_DIM(q->used) - q->nused));
+	k = tx_batch(q, n, pk->len, pk->id, pk->frame);
+	return k > 0 ? k : -1;
+}
+
+uint16_t
+vq_packed_put(struct vq *q, const struct vq_peek *pk,
+	      const struct vq_head *h)
+{
+	struct vhu_vring *vr = q->vr;
+	uint16_t pos = vr->last_avail_idx, id[VQ_BURST_MAX], k, j;
+	bool wrap = vr->avail_wrap;
+	uint64_t addr[VQ_BURST_MAX], bytes = 0;
+	uint8_t *p[VQ_BURST_MAX];
+
+	k = rx_batches(q, true, NULL, pk, pk->n, &pos, &wrap, id, addr, p);
+	if (k == 0)
+		return 0;
+	for (j = 0; j < k; j++) {
+		used_add(q, id[j], 1,
+			 vq_put_flat(q, p[j], pk->frame[j], pk->len[j], h));
+		bytes += pk->len[j];
+	}
+	vr->last_avail_idx = pos;
+	vr->avail_wrap = wrap;
+	q->stats.packets += k;
+	q->stats.bytes += bytes;
+	publish(q);
+	return k;
+}
+
+void
+vq_packed_take(struct vq *q, const struct vq_peek *pk)
+{
+	tx_taken_run(q, pk->n, pk->id);
+	if (q->pend != NULL)
+		flush_in_order(q, q->seq);
+	publish_tx(q);
 }

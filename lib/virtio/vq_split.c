@@ -520,25 +520,44 @@ rx_one(struct vq *q, struct rte_mbuf *m, void *arg)
  * guest memory that holds its packet. Anything else is left to rx_one;
  * nothing here counts or breaks.
  */
+/*
+ * Whole batches of receive buffers from avail position pos for up to n
+ * frames, the mbufs at m (nothing to fix in them) or, with peeked
+ * (a constant), the frames of pk; while each buffer holds its frame: their heads, guest
+ * and host addresses. Returns how many, a multiple of VQ_BATCH; room is
+ * made for their used entries.
+ */
+static __rte_always_inline uint16_t
+rx_batches(struct vq *q, bool peeked, struct rte_mbuf **m,
+	   const struct vq_peek *pk, uint16_t n, uint16_t pos,
+	   uint16_t *head, uint64_t *addr, uint8_t **p)
+{
+	uint32_t len[VQ_BURST_MAX];
+	uint16_t k = 0;
+
+	while (n - k >= VQ_BATCH && (peeked || vq_rx_batch_plain(m + k)) &&
+	       batch_read(q, pos + k, true, head + k, addr + k, len + k,
+			  p + k) &&
+	       (peeked ? vq_put_batch_fits(q, pk->len + k, len + k) :
+			 vq_rx_batch_fits(q, m + k, len + k)))
+		k += VQ_BATCH;
+	if (k > 0 && q->nused > RTE_DIM(q->used) / 2)
+		publish(q);
+	return k;
+}
+
 static uint16_t
 rx_batch(struct vq *q, struct rte_mbuf **m, uint16_t n, void *arg)
 {
 	uint16_t avail_end = *(const uint16_t *)arg;
-	uint16_t pos = q->vr->last_avail_idx, head[VQ_BURST_MAX], k = 0, j;
+	uint16_t pos = q->vr->last_avail_idx, head[VQ_BURST_MAX], k, j;
 	uint64_t addr[VQ_BURST_MAX];
-	uint32_t len[VQ_BURST_MAX];
 	uint8_t *p[VQ_BURST_MAX];
 
 	n = RTE_MIN(n, (uint16_t)(avail_end - pos));
-	while (n - k >= VQ_BATCH && vq_rx_batch_plain(m + k) &&
-	       batch_read(q, pos + k, true, head + k, addr + k, len + k,
-			  p + k) &&
-	       vq_rx_batch_fits(q, m + k, len + k))
-		k += VQ_BATCH;
+	k = rx_batches(q, false, m, NULL, n, pos, head, addr, p);
 	if (k == 0)
 		return 0;
-	if (q->nused > RTE_DIM(q->used) / 2)
-		publish(q);
 	for (j = 0; j < k; j++) {
 		if (j + 1 < k)
 			vq_rx_prefetch_rest(m[j + 1]);
@@ -564,4 +583,62 @@ vq_split_enqueue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 	taken = vq_enqueue_loop(q, pkts, n, rx_batch, rx_one, &avail_end);
 	publish(q);
 	return taken;
+}
+
+/* ---- guest to guest ----------------------------------------------- */
+
+int
+vq_split_peek(struct vq *q, struct vq_peek *pk, uint16_t n)
+{
+	uint16_t start = q->vr->last_avail_idx, count, k;
+
+	count = __atomic_load_n(&avail(q)->idx, __ATOMIC_ACQUIRE) - start;
+	if (unlikely(count > q->size))
+		return -1;	/* the dequeue judges it */
+	if (count == 0) {
+		vq_drop_spares(q);
+		return 0;
+	}
+	count = RTE_MIN(count, n);
+	count = RTE_MIN(count, (uint16_t)(RTE_DIM(q->used) - q->nused));
+	rte_prefetch0(&avail(q)->ring[start & q->mask]);
+	k = tx_batch(q, count, pk->len, pk->id, pk->frame);
+	return k > 0 ? k : -1;
+}
+
+uint16_t
+vq_split_put(struct vq *q, const struct vq_peek *pk,
+	     const struct vq_head *h)
+{
+	uint16_t pos = q->vr->last_avail_idx, head[VQ_BURST_MAX], k, j;
+	uint64_t addr[VQ_BURST_MAX], bytes = 0;
+	uint8_t *p[VQ_BURST_MAX];
+	uint16_t n = __atomic_load_n(&avail(q)->idx, __ATOMIC_ACQUIRE) - pos;
+
+	if (unlikely(n > q->size))
+		return 0;	/* the enqueue judges it */
+	n = RTE_MIN(n, pk->n);
+	k = rx_batches(q, true, NULL, pk, n, pos, head, addr, p);
+	if (k == 0)
+		return 0;
+	for (j = 0; j < k; j++) {
+		q->used[q->nused].id = head[j];
+		q->used[q->nused++].len =
+			vq_put_flat(q, p[j], pk->frame[j], pk->len[j], h);
+		bytes += pk->len[j];
+	}
+	q->vr->last_avail_idx = pos + k;
+	q->stats.packets += k;
+	q->stats.bytes += bytes;
+	publish(q);
+	return k;
+}
+
+void
+vq_split_take(struct vq *q, const struct vq_peek *pk)
+{
+	tx_taken_run(q, pk->n, pk->id);
+	if (q->pend != NULL)
+		flush_in_order(q);
+	publish(q);
 }

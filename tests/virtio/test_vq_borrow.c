@@ -133,19 +133,6 @@ check_pkt(struct rte_mbuf *m, uint32_t len, uint32_t seed, bool borrowed)
 	assert_whole(m, len, seed);
 }
 
-/* How many used buffers the guest sees, without taking them. */
-static unsigned int
-used_seen(const struct vqt_fx *f)
-{
-	unsigned int k = 0;
-	uint32_t len;
-	uint16_t id;
-
-	while (gd_used_peek(&f->q, k, &id, &len))
-		k++;
-	return k;
-}
-
 /* The guest sees exactly the used buffers ids[0..n), in that order. */
 static void
 assert_used(const struct vqt_fx *f, const uint16_t *ids, unsigned int n)
@@ -350,7 +337,7 @@ used_deferred(bool packed)
 		for (i = 0; i < n; i++)
 			ids[i] = send(&f, 1000, i, NULL, NULL);
 		assert_int_equal(vq_borrow_burst(f.vq, pkts, VQ_BURST_MAX), n);
-		assert_int_equal(used_seen(&f), 0);
+		assert_int_equal(vqt_used_seen(&f), 0);
 		for (i = 0; i < n; i++)
 			check_pkt(pkts[i], 1000, i, true);
 		rte_pktmbuf_free_bulk(pkts, n);
@@ -379,7 +366,7 @@ used_deferred(bool packed)
 	for (i = 0; i < 4; i++)
 		ids2[i] = send(&f, 1514, 20 + i, NULL, NULL);
 	assert_int_equal(vq_borrow_burst(f.vq, more, VQ_BURST_MAX), 4);
-	seen = used_seen(&f);
+	seen = vqt_used_seen(&f);
 	assert_true(seen <= 4);
 	assert_used(&f, ids, seen);
 	for (i = 0; i < 4; i++)
@@ -537,7 +524,7 @@ in_order(bool packed)
 	for (i = 0; i < 6; i++)
 		ids[i] = send(&f, 300, i, NULL, NULL);
 	assert_int_equal(vq_borrow_burst(f.vq, pkts, VQ_BURST_MAX), 6);
-	assert_int_equal(used_seen(&f), 0);
+	assert_int_equal(vqt_used_seen(&f), 0);
 	for (i = 0; i < 6; i++)
 		check_pkt(pkts[i], 300, i, true);
 	rte_pktmbuf_free_bulk(pkts, 6);
@@ -551,7 +538,7 @@ in_order(bool packed)
 			 RTE_DIM(lens));
 	assert_int_equal(vq_stats(f.vq)->zc_packets, 6 + RTE_DIM(lens));
 	assert_int_equal(vq_zc_outstanding(f.vq), 2);
-	assert_int_equal(used_seen(&f), 0);
+	assert_int_equal(vqt_used_seen(&f), 0);
 	for (i = 0; i < RTE_DIM(lens); i++) {
 		if (lens[i] < 1000) {
 			check_pkt(pkts[i], lens[i], 30 + i, true);
@@ -568,9 +555,9 @@ in_order(bool packed)
 	assert_int_equal(gd_tx_reclaim(&f.q), 1);
 	rte_pktmbuf_free(pkts[5]);
 	vq_reap(f.vq);
-	assert_int_equal(used_seen(&f), 0);
+	assert_int_equal(vqt_used_seen(&f), 0);
 	rte_pktmbuf_free(pkts[1]);
-	assert_int_equal(used_seen(&f), 0);
+	assert_int_equal(vqt_used_seen(&f), 0);
 	vq_reap(f.vq);
 	assert_used(&f, ids + 1, RTE_DIM(lens) - 1);
 	assert_int_equal(gd_tx_reclaim(&f.q), RTE_DIM(lens) - 1);

@@ -105,3 +105,15 @@ vqt_fx_close(struct vqt_fx *f)
 	gd_q_fini(&f->q);
 	gd_mem_fini(&f->mem);
 }
+
+unsigned int
+vqt_used_seen(const struct vqt_fx *f)
+{
+	unsigned int k = 0;
+	uint32_t len;
+	uint16_t id;
+
+	while (gd_used_peek(&f->q, k, &id, &len))
+		k++;
+	return k;
+}

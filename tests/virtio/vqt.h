@@ -30,5 +30,7 @@ int vqt_fx_guest(struct vqt_fx *f, bool packed, uint64_t features);
 int vqt_fx_open(struct vqt_fx *f, bool packed, uint64_t features,
 		bool zero_copy);
 void vqt_fx_close(struct vqt_fx *f);
+/* Used buffers the guest sees, without taking them. */
+unsigned int vqt_used_seen(const struct vqt_fx *f);
 
 #endif /* VQT_H */

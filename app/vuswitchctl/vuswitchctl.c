@@ -911,7 +911,7 @@ print_rings(const json_t *rings)
 {
 	static const char *const head[] = {
 		">RING", "STATE", ">SIZE", "LAYOUT", "BROKEN", ">PACKETS",
-		">BYTES", ">DROPS",
+		">BYTES", ">DIRECT", ">DROPS",
 	};
 	struct table t = TABLE(head);
 	const json_t *r, *packed;
@@ -928,6 +928,7 @@ print_rings(const json_t *rings)
 		tbl_key(&t, r, "broken");
 		tbl_key(&t, r, "packets");
 		tbl_key(&t, r, "bytes");
+		tbl_key(&t, r, "direct");
 		tbl_push(&t, drops_text(json_object_get(r, "drops")));
 	}
 	printf("\nrings:%s\n", t.n == 0 ? " none" : "");

@@ -137,7 +137,8 @@ rings_json(struct sw_port *p)
 
 		sw_ring_stats(p, r, &s, &running, &broken);
 		json_array_append_new(a, json_pack(
-			"{s:i, s:s, s:i, s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:o}",
+			"{s:i, s:s, s:i, s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:I, "
+			"s:o}",
 			"index", r,
 			"state", vr != NULL ? ring_states[vhu_vring_state(vr)] :
 				 "stopped",
@@ -147,6 +148,7 @@ rings_json(struct sw_port *p)
 			"packets", (json_int_t)s.packets,
 			"bytes", (json_int_t)s.bytes,
 			"zero_copy", (json_int_t)s.zc_packets,
+			"direct", (json_int_t)s.direct_packets,
 			"notifications", (json_int_t)s.notifications,
 			"drops", vq_drops_json(&s, json_object())));
 	}

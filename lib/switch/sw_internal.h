@@ -26,6 +26,7 @@ extern int sw_logtype;
 #define SW_BURST		64	/* frames per poll; a hash bulk lookup at most */
 #define SW_TXBUF		64	/* frames buffered per output port */
 #define SW_MAX_POLLS		256	/* rx queues one worker may poll */
+#define SW_DIRECT_WAIT		16	/* polls after a burst not guest to guest */
 #define SW_INJECT_RING		1024
 
 /* Counters one worker keeps for one port; only that worker writes. */
@@ -147,6 +148,8 @@ struct sw_worker {
 	uint16_t dirty[SW_MAX_PORTS];
 	struct sw_txbuf txb[SW_MAX_PORTS];
 	struct sw_memo memo;
+	/* polls of each of its queues left to the mbuf path (poll_vhost()) */
+	uint8_t direct_wait[SW_MAX_POLLS];
 } __rte_cache_aligned;
 
 /*

@@ -71,6 +71,7 @@ sw_vq_stats_add(struct vq_stats *acc, const struct vq_stats *s)
 	acc->bytes += s->bytes;
 	acc->zc_packets += s->zc_packets;
 	acc->copy_packets += s->copy_packets;
+	acc->direct_packets += s->direct_packets;
 	acc->sw_csum += s->sw_csum;
 	acc->sw_gso += s->sw_gso;
 	acc->notifications += s->notifications;

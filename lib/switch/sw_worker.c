@@ -5,8 +5,10 @@
  * destinations up in bulk, buffer each frame for its output port (every
  * other port of the VLAN when the destination is unknown, broadcast or
  * multicast), then send one burst per output port on this worker's own
- * tx queue. No locks unless a vhost-user port has fewer queues than
- * there are workers; nothing is allocated but mbufs.
+ * tx queue. A burst of one flow from a guest to another guest goes
+ * straight from ring to ring, without mbufs. No locks unless a
+ * vhost-user port has fewer queues than there are workers; nothing is
+ * allocated but mbufs.
  */
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -40,22 +42,25 @@ drop(struct sw_wstats *ws, enum sw_drop why, struct rte_mbuf *m)
 	rte_pktmbuf_free(m);
 }
 
-/* The VLAN of a frame arriving on a port, or -1 if it may not enter. */
+/*
+ * The VLAN of a frame arriving on a port, seg bytes of it at eth, or -1
+ * if it may not enter.
+ */
 static inline int
-classify(const struct sw_vlan *v, const struct rte_mbuf *m, bool *tagged)
+classify(const struct sw_vlan *v, const uint8_t *eth, uint32_t seg,
+	 bool *tagged)
 {
-	const struct rte_ether_hdr *eth =
-		rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	const struct rte_vlan_hdr *vh;
+	const struct rte_ether_hdr *e = (const struct rte_ether_hdr *)eth;
+	rte_be16_t tci;
 	uint16_t vid;
 
-	*tagged = eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN);
+	*tagged = e->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN);
 	if (likely(!*tagged))
 		return v->mode == SW_VLAN_ACCESS ? v->tag : v->native;
-	if (v->mode == SW_VLAN_ACCESS || m->data_len < ETH_HLEN + VLAN_HLEN)
+	if (v->mode == SW_VLAN_ACCESS || seg < ETH_HLEN + VLAN_HLEN)
 		return -1;
-	vh = (const struct rte_vlan_hdr *)(eth + 1);
-	vid = rte_be_to_cpu_16(vh->vlan_tci) & 0xfff;
+	memcpy(&tci, eth + ETH_HLEN, sizeof(tci));	/* the tag's TCI */
+	vid = rte_be_to_cpu_16(tci) & 0xfff;
 	if (vid == 0 || !sw_vlan_allowed(v, vid))
 		return -1;	/* priority-tagged frames are not switched */
 	return vid;
@@ -373,10 +378,14 @@ free_burst(struct rte_mbuf **pkts, uint16_t n)
 		rte_pktmbuf_free_bulk(pkts, n);
 }
 
-/* Deliver n frames of bytes in all to a vhost-user port. */
-static void
-tx_vhost(struct sw_worker *w, const struct sw_pdp *d,
-	 struct rte_mbuf **pkts, uint16_t n, uint64_t bytes)
+/*
+ * Deliver n frames of bytes in all to a vhost-user port: the mbufs at
+ * pkts or, with pk, another guest's peeked burst, each beginning with h.
+ */
+static __rte_always_inline void
+vhost_send(struct sw_worker *w, const struct sw_pdp *d,
+	   struct rte_mbuf **pkts, const struct vq_peek *pk,
+	   const struct vq_head *h, uint16_t n, uint64_t bytes)
 {
 	struct sw_wstats *ws = &d->ws[w->id];
 	uint16_t q = d->ntx != 0 ? w->id % d->ntx : 0, taken = 0, i;
@@ -384,21 +393,29 @@ tx_vhost(struct sw_worker *w, const struct sw_pdp *d,
 
 	if (unlikely(vq == NULL)) {
 		ws->drops[SW_DROP_NO_RING] += n;
-	} else if (unlikely(d->tx_shared)) {
-		rte_spinlock_lock(&d->txlock[q]);
-		taken = vq_enqueue_burst(vq, pkts, n);
-		rte_spinlock_unlock(&d->txlock[q]);
-	} else {
-		taken = vq_enqueue_burst(vq, pkts, n);
+		return;
 	}
-	if (vq != NULL)
-		ws->drops[SW_DROP_TX_FULL] += n - taken;
+	if (unlikely(d->tx_shared))
+		rte_spinlock_lock(&d->txlock[q]);
+	taken = pk != NULL ? vq_put_burst(vq, pk, h) :
+			     vq_enqueue_burst(vq, pkts, n);
+	if (unlikely(d->tx_shared))
+		rte_spinlock_unlock(&d->txlock[q]);
+	ws->drops[SW_DROP_TX_FULL] += n - taken;
 	ws->tx_packets += taken;
 	if (likely(taken == n))
 		ws->tx_bytes += bytes;
 	else
 		for (i = 0; i < taken; i++)
-			ws->tx_bytes += pkts[i]->pkt_len;
+			ws->tx_bytes += pk != NULL ? pk->len[i] :
+						     pkts[i]->pkt_len;
+}
+
+static void
+tx_vhost(struct sw_worker *w, const struct sw_pdp *d,
+	 struct rte_mbuf **pkts, uint16_t n, uint64_t bytes)
+{
+	vhost_send(w, d, pkts, NULL, NULL, n, bytes);
 	free_burst(pkts, n);
 }
 
@@ -450,10 +467,8 @@ flush(struct sw_worker *w, const struct sw_plan *pl)
  * burst's frames must share with its first (same_mask()).
  */
 static __rte_always_inline void
-eth_words(const struct rte_mbuf *m, uint64_t mask, uint64_t *a, uint64_t *b)
+eth_words(const uint8_t *p, uint64_t mask, uint64_t *a, uint64_t *b)
 {
-	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
-
 	memcpy(a, p, sizeof(*a));
 	memcpy(b, p + sizeof(*a), sizeof(*b));
 	*b &= mask;
@@ -469,69 +484,133 @@ same_mask(bool tagged)
 	return tagged ? UINT64_MAX : rte_le_to_cpu_64(0x0000ffffffffffffULL);
 }
 
+/* A burst as same_dest() reads it: mbufs, or a peeked burst (pk). */
+struct sw_burst {
+	struct rte_mbuf **m;
+	const struct vq_peek *pk;
+};
+
+static __rte_always_inline const uint8_t *
+burst_data(const struct sw_burst *b, uint16_t i)
+{
+	return b->pk != NULL ? b->pk->frame[i] :
+			       rte_pktmbuf_mtod(b->m[i], const uint8_t *);
+}
+
+/* Bytes at burst_data(): the first segment's. */
+static __rte_always_inline uint32_t
+burst_seg(const struct sw_burst *b, uint16_t i)
+{
+	return b->pk != NULL ? b->pk->len[i] : b->m[i]->data_len;
+}
+
+static __rte_always_inline uint32_t
+burst_len(const struct sw_burst *b, uint16_t i)
+{
+	return b->pk != NULL ? b->pk->len[i] : b->m[i]->pkt_len;
+}
+
+/* Where same_dest() found a burst goes, and what it judged. */
+struct sw_same {
+	const struct sw_pdp *d;
+	uint64_t sum;		/* the burst's bytes */
+	uint32_t longest;
+	uint16_t vid;
+	bool tagged;
+	struct vq_head head;	/* the first frame's words, as judged */
+};
+
 /*
  * A burst whose frames all share the first one's addresses, EtherType
  * and tag, from a unicast source to a known station on another port:
- * judged and learned once. When they leave as they came and all fit the
- * port's MTU, the burst goes out as it is; otherwise it is one run of
- * unicast_run(). Returns false for any other burst, which forward()
- * then takes frame by frame, as it would have taken this one, to the
- * same result (the source may have been learned here already).
+ * judged and learned once, from one read of the first frame's words
+ * (a guest's buffer may change under us; s->head is what was judged).
+ * False for any other burst, which forward() then takes frame by frame,
+ * as it would have taken this one, to the same result (the source may
+ * have been learned here already).
+ */
+static __rte_always_inline bool
+same_dest(struct sw_worker *w, const struct sw_plan *pl,
+	  const struct sw_pdp *in, const struct sw_burst *b, uint16_t n,
+	  struct sw_same *s)
+{
+	uint64_t a, c, mask, src, dst;
+	uint8_t h[VQ_HEAD_LEN];
+	uint16_t need, i;
+	int32_t o;
+	int v;
+
+	/* sixteen bytes read, eighteen for a tagged frame */
+	if (burst_seg(b, 0) < ETH_HLEN + 2)
+		return false;
+	memcpy(h, burst_data(b, 0), sizeof(h));
+	if ((h[RTE_ETHER_ADDR_LEN] & 1) != 0)	/* a multicast source */
+		return false;
+	v = classify(in->vlan, h, burst_seg(b, 0), &s->tagged);
+	if (v < 0)
+		return false;
+	need = s->tagged ? ETH_HLEN + VLAN_HLEN : ETH_HLEN + 2;
+	mask = same_mask(s->tagged);
+	eth_words(h, mask, &s->head.w0, &s->head.w1);
+	s->head.mask1 = mask;
+	s->sum = s->longest = burst_len(b, 0);
+	for (i = 1; i < n; i++) {
+		if (burst_seg(b, i) < need)
+			return false;
+		eth_words(burst_data(b, i), mask, &a, &c);
+		if (((a ^ s->head.w0) | (c ^ s->head.w1)) != 0)
+			return false;
+		s->sum += burst_len(b, i);
+		s->longest = RTE_MAX(s->longest, burst_len(b, i));
+	}
+	src = sw_mac_key(h + RTE_ETHER_ADDR_LEN, (uint16_t)v);
+	dst = sw_mac_key(h, (uint16_t)v);
+	sw_mac_learn_memo(w->sw, &w->memo, &src, 1, in->index);
+	sw_mac_lookup_memo(w->sw, &w->memo, &dst, 1, &o);
+	if (o < 0 || pl->by_index[o] == NULL || o == in->index)
+		return false;	/* forward() floods or drops it */
+	s->d = pl->by_index[o];
+	s->vid = (uint16_t)v;
+	return true;
+}
+
+/*
+ * Whether a same_dest() burst leaves its port as it came: its VLAN
+ * allowed there with the tag as it is, every frame within the MTU.
+ */
+static inline bool
+same_as_is(const struct sw_same *s)
+{
+	const struct sw_pdp *d = s->d;
+	uint32_t max_len = d->mtu + ETH_HLEN + (s->tagged ? VLAN_HLEN : 0);
+
+	return sw_vlan_allowed(d->vlan, s->vid) &&
+	       want_tag(d->vlan, s->vid) == s->tagged && s->longest <= max_len;
+}
+
+/*
+ * A same_dest() burst of mbufs: when it leaves as it came, it goes out
+ * as it is; otherwise it is one run of unicast_run(). False for any
+ * other burst.
  */
 static __rte_always_inline bool
 forward_same(struct sw_worker *w, const struct sw_plan *pl,
 	     const struct sw_pdp *in, struct rte_mbuf **pkts, uint16_t n,
 	     uint64_t *bytes)
 {
-	const struct rte_ether_hdr *eth =
-		rte_pktmbuf_mtod(pkts[0], const struct rte_ether_hdr *);
-	uint64_t a0, b0, a, b, mask, sum, src, dst;
-	const struct sw_pdp *d;
+	const struct sw_burst b = { .m = pkts, .pk = NULL };
 	bool tagged[SW_BURST];
-	uint32_t longest, max_len;
-	uint16_t need, i;
-	int32_t o;
-	int v;
+	struct sw_same s;
 
-	/* sixteen bytes read, eighteen for a tagged frame */
-	if (pkts[0]->data_len < ETH_HLEN + 2 ||
-	    (eth->src_addr.addr_bytes[0] & 1) != 0)
+	if (!same_dest(w, pl, in, &b, n, &s))
 		return false;
-	v = classify(in->vlan, pkts[0], &tagged[0]);
-	if (v < 0)
-		return false;
-	need = tagged[0] ? ETH_HLEN + VLAN_HLEN : ETH_HLEN + 2;
-	mask = same_mask(tagged[0]);
-	eth_words(pkts[0], mask, &a0, &b0);
-	sum = longest = pkts[0]->pkt_len;
-	for (i = 1; i < n; i++) {
-		const struct rte_mbuf *m = pkts[i];
-
-		if (m->data_len < need)
-			return false;
-		eth_words(m, mask, &a, &b);
-		if (((a ^ a0) | (b ^ b0)) != 0)
-			return false;
-		sum += m->pkt_len;
-		longest = RTE_MAX(longest, m->pkt_len);
-	}
-	src = sw_mac_key(eth->src_addr.addr_bytes, (uint16_t)v);
-	dst = sw_mac_key(eth->dst_addr.addr_bytes, (uint16_t)v);
-	sw_mac_learn_memo(w->sw, &w->memo, &src, 1, in->index);
-	sw_mac_lookup_memo(w->sw, &w->memo, &dst, 1, &o);
-	if (o < 0 || pl->by_index[o] == NULL || o == in->index)
-		return false;	/* forward() floods or drops it */
-	d = pl->by_index[o];
-	*bytes = sum;
-	max_len = d->mtu + ETH_HLEN + (tagged[0] ? VLAN_HLEN : 0);
-	if (likely(w->ndirty == 0 && sw_vlan_allowed(d->vlan, (uint16_t)v) &&
-		   want_tag(d->vlan, (uint16_t)v) == tagged[0] &&
-		   longest <= max_len)) {
-		tx_port(w, d, pkts, n, sum);
+	*bytes = s.sum;
+	if (likely(w->ndirty == 0 && same_as_is(&s))) {
+		tx_port(w, s.d, pkts, n, s.sum);
 		return true;
 	}
-	memset(tagged + 1, tagged[0], n - 1);
-	unicast_run(w, d, pkts, tagged, n, (uint16_t)v);
+	memset(tagged, s.tagged, n);
+	unicast_run(w, s.d, pkts, tagged, n, s.vid);
 	return true;
 }
 
@@ -563,7 +642,8 @@ forward(struct sw_worker *w, const struct sw_plan *pl,
 			drop(ws, SW_DROP_RUNT, m);
 			continue;
 		}
-		v = classify(in->vlan, m, &tagged[k]);
+		v = classify(in->vlan, (const uint8_t *)eth, m->data_len,
+			     &tagged[k]);
 		if (unlikely(v < 0)) {
 			drop(ws, SW_DROP_VLAN, m);
 			continue;
@@ -604,7 +684,68 @@ forward(struct sw_worker *w, const struct sw_plan *pl,
 }
 
 /*
- * Poll one queue and forward what it gave. A vhost-user queue's frames
+ * Guest to guest (vq_peek_burst()): a burst forward_same() would send as
+ * it is to a vhost-user port that nobody captures goes there without
+ * mbufs. Returns its frames (delivered or dropped), 0 when the ring had
+ * none, or -1: the poll takes the mbuf path, and when frames were looked
+ * at for nothing, so do the queue's next SW_DIRECT_WAIT polls (*wait).
+ */
+static int
+poll_direct(struct sw_worker *w, const struct sw_plan *pl,
+	    const struct sw_pdp *in, struct vq *vq, uint8_t *wait,
+	    uint64_t *bytes)
+{
+	struct vq_peek pk;
+	struct sw_burst b = { .m = NULL, .pk = &pk };
+	struct sw_same s;
+	int n = vq_peek_burst(vq, &pk, SW_BURST);
+
+	if (n < 0 && pk.n > 0)
+		*wait = SW_DIRECT_WAIT;
+	if (n <= 0)
+		return n;
+	if (!same_dest(w, pl, in, &b, pk.n, &s) ||
+	    s.d->type != SW_PORT_VHOST || (s.d->cap_dir & SW_CAP_TX) != 0 ||
+	    !same_as_is(&s)) {
+		*wait = SW_DIRECT_WAIT;
+		return -1;
+	}
+	vhost_send(w, s.d, NULL, &pk, &s.head, pk.n, s.sum);
+	vq_take_burst(vq, &pk);
+	*bytes = s.sum;
+	return n;
+}
+
+/*
+ * Take a vhost-user queue's burst: guest to guest when it is such a
+ * burst (*direct and *bytes then set, and the frames forwarded), else
+ * into mbufs borrowed for the poll (unless the port is captured on
+ * receive). *wait counts down the polls poll_direct() left to the mbuf
+ * path.
+ */
+static uint16_t
+poll_vhost(struct sw_worker *w, const struct sw_plan *pl,
+	   const struct sw_pdp *in, struct vq *vq, uint8_t *wait,
+	   struct rte_mbuf **pkts, uint64_t *bytes, bool *direct)
+{
+	int n;
+
+	if (unlikely(in->cap_dir & SW_CAP_RX))
+		return vq_dequeue_burst(vq, pkts, SW_BURST);
+	if (*wait == 0) {
+		n = poll_direct(w, pl, in, vq, wait, bytes);
+		*direct = n > 0;
+		if (n >= 0)
+			return (uint16_t)n;
+	} else {
+		(*wait)--;
+	}
+	return vq_borrow_burst(vq, pkts, SW_BURST);
+}
+
+/*
+ * Poll one queue and forward what it gave. A vhost-user queue's burst
+ * goes guest to guest when it can (poll_vhost()); otherwise its frames
  * are borrowed for the poll (vq_borrow_burst(), unless the port is
  * captured on receive): flush() delivers, makes whole or frees them all,
  * and vq_reap() then hands the guest its buffers back. *now is when the
@@ -616,13 +757,14 @@ forward(struct sw_worker *w, const struct sw_plan *pl,
  */
 static uint16_t
 poll_one(struct sw_worker *w, const struct sw_plan *pl,
-	 const struct sw_poll *poll, uint64_t *now)
+	 const struct sw_poll *poll, uint8_t *wait, uint64_t *now)
 {
 	const struct sw_pdp *in = poll->p;
 	struct sw_rxq_stats *rs = &in->rxq[poll->q];
 	struct rte_mbuf *pkts[SW_BURST];
 	struct vq *vq = NULL;
-	uint64_t t, bytes;
+	bool direct = false;
+	uint64_t t, bytes = 0;
 	uint16_t n, i;
 
 	if (in->type == SW_PORT_ETHDEV) {
@@ -631,9 +773,7 @@ poll_one(struct sw_worker *w, const struct sw_plan *pl,
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	} else {
 		vq = in->rx[poll->q];
-		n = likely(!(in->cap_dir & SW_CAP_RX)) ?
-			vq_borrow_burst(vq, pkts, SW_BURST) :
-			vq_dequeue_burst(vq, pkts, SW_BURST);
+		n = poll_vhost(w, pl, in, vq, wait, pkts, &bytes, &direct);
 		if (n == 0)
 			vq_reap(vq);
 	}
@@ -641,12 +781,14 @@ poll_one(struct sw_worker *w, const struct sw_plan *pl,
 		*now = rte_rdtsc();
 		return 0;
 	}
-	if (unlikely(in->cap_dir & SW_CAP_RX))
-		sw_capture_copy(in->cap, pkts, n, SW_CAP_RX);
-	bytes = forward(w, pl, in, pkts, n);
-	flush(w, pl);
-	if (vq != NULL)
-		vq_reap(vq);
+	if (!direct) {
+		if (unlikely(in->cap_dir & SW_CAP_RX))
+			sw_capture_copy(in->cap, pkts, n, SW_CAP_RX);
+		bytes = forward(w, pl, in, pkts, n);
+		flush(w, pl);
+		if (vq != NULL)
+			vq_reap(vq);
+	}
 	in->ws[w->id].rx_packets += n;
 	in->ws[w->id].rx_bytes += bytes;
 	rs->packets += n;
@@ -712,7 +854,8 @@ sw_worker_main(void *arg)
 		 * frames were injected after them or there was no poll.
 		 */
 		for (i = 0; i < wp->npolls; i++)
-			got += poll_one(w, pl, &wp->poll[i], &now);
+			got += poll_one(w, pl, &wp->poll[i],
+					&w->direct_wait[i], &now);
 		injected = drain_inject(w, pl);
 		if (injected > 0 || wp->npolls == 0)
 			now = rte_rdtsc();

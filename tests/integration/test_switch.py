@@ -634,6 +634,102 @@ def split_and_packed(tmp):
 
 
 @case
+def guest_to_guest(tmp):
+    """Frames between vhost-user ports go from guest to guest with no
+    mbuf between them (the rings' direct counters) and are counted
+    exactly; a burst whose frames are over the MTU of the port they go
+    to is dropped for it, guest to guest or not."""
+    socks = [os.path.join(tmp, f"{n}.sock") for n in "abc"]
+    sw = switch(tmp, *[f"--socket-path={s}" for s in socks[:2]])
+    A, B, C = "vhu0", "vhu1", "C"
+    sw.ctl("add-port", C, "vhost-user", socks[2], "--mtu=1000")
+    st = Station("G", [(socks[0], mac(1), ""),
+                       (socks[1], mac(2), ",packed_vq=1")])
+    sc = Station("GC", [(socks[2], mac(3), "")])
+    stations_ready(st, sc)
+    for n in (A, B, C):
+        sw.wait_port(n, T)
+
+    def direct(n):
+        """Frames n's transmit rings gave straight to another guest."""
+        return sum(r["direct"] for r in sw.port(n)["rings"][1::2])
+
+    st.burst(1, {0: mac(2), 1: mac(1)})     # every MAC learned
+    sc.burst(1, {0: mac(1)})
+    for p, want in ((0, 64), (1, 32)):
+        st.wait_rx(p, want)
+    settle()
+    r0 = [st.rx(i) for i in range(2)]
+    c0, d0 = counters(sw), {n: direct(n) for n in (A, B, C)}
+    st.burst(4, {0: mac(2), 1: mac(1)})
+    for p in (0, 1):
+        st.wait_rx(p, r0[p] + 128)
+    settle()
+    c1, d1 = counters(sw), {n: direct(n) for n in (A, B, C)}
+    for i, n in enumerate((A, B)):
+        assert st.rx(i) == r0[i] + 128, f"port {i}: {st.rx(i) - r0[i]}"
+        for k in ("rx_packets", "tx_packets"):
+            assert delta(c1[n], c0[n], k) == 128, (n, k, c1[n])
+        assert delta(c1[n], c0[n], "tx_bytes") == 128 * 64, c1[n]
+        assert drops(c1[n]) == 0, c1[n]["drops"]
+        # Whole bursts of a known station: most, if not all, direct.
+        assert d1[n] - d0[n] >= 64, \
+            f"{n}: {d1[n] - d0[n]} of 128 frames guest to guest"
+    diag(f"guest to guest: {d1[A] - d0[A]} and {d1[B] - d0[B]} of 128")
+
+    # Full rate, 1400-byte frames, A <-> B (split <-> packed).
+    st.pmd.send("stop", "set txpkts 1400", "set fwd mac",
+                f"set eth-peer 0 {mac(2)}", f"set eth-peer 1 {mac(1)}",
+                "start tx_first 2")
+    c2 = rising(sw, (A, B), "1400-byte frames")
+    d2 = {n: direct(n) for n in (A, B)}
+    c3 = rising(sw, (A, B), "1400-byte frames", seconds=1.0)
+    d3 = {n: direct(n) for n in (A, B)}
+    st.pmd.send("stop", "set fwd rxonly")
+    for n in (A, B):
+        d = delta(c3[n], c2[n], "rx_packets")
+        assert delta(c3[n], c2[n], "rx_bytes") == 1400 * d, c3[n]
+        assert drops(c3[n]) == 0, c3[n]["drops"]
+        diag(f"{n} at full rate: {d3[n] - d2[n]} of {d} frames guest "
+             "to guest")
+        assert d3[n] - d2[n] >= d // 2, \
+            f"{n}: {d3[n] - d2[n]} of {d} frames guest to guest"
+        assert all(r["broken"] is False for r in sw.port(n)["rings"])
+
+    # A -> C, frames over C's MTU: dropped for it, none delivered.
+    settle()
+    rc0, c4, d4 = sc.rx(), counters(sw), direct(A)
+    st.burst(4, {0: mac(3), 1: mac(1)})
+    wait_stat(sw, C, "mtu", c4[C]["drops"]["mtu"] + 128)
+    settle()
+    c5 = counters(sw)
+    assert sc.rx() == rc0, f"C received {sc.rx() - rc0} frames of 1400"
+    assert delta(c5[C], c4[C], "tx_packets") == 0, c5[C]
+    assert delta(c5[A], c4[A], "rx_packets") == 128, c5[A]
+    assert direct(A) == d4, f"{direct(A) - d4} frames over the MTU went " \
+        "guest to guest"
+
+    # A in VLAN 10 untagged, C a trunk of it: A's frames to C leave
+    # tagged, by the mbuf path.
+    sw.ctl("set-vlan", A, "access", "10")
+    sw.ctl("set-vlan", C, "trunk", "10")
+    sw.ctl("add-mac", mac(3), C, "--vlan=10")
+    settle()
+    s0, c6, d6 = sc.stats(), counters(sw), direct(A)
+    st.pmd.send("set txpkts 64")
+    st.burst(4, {0: mac(3), 1: mac(2)})     # B's to itself: dropped
+    sc.wait_rx(0, s0["rx"] + 128)
+    settle()
+    s1, c7 = sc.stats(), counters(sw)
+    assert s1["rx"] - s0["rx"] == 128, s1
+    assert s1["rx_bytes"] - s0["rx_bytes"] == 128 * 68, \
+        f"C got {s1['rx_bytes'] - s0['rx_bytes']} bytes: not tagged"
+    assert delta(c7[C], c6[C], "tx_bytes") == 128 * 68, c7[C]
+    assert direct(A) == d6, f"{direct(A) - d6} frames to be tagged went " \
+        "guest to guest"
+
+
+@case
 def two_queue_pairs(tmp):
     """Ports with two queue pairs, front-ends sending on both queues (one
     testpmd stream per queue, both on its one forwarding core)."""
@@ -1327,6 +1423,7 @@ CASES = [
     ("reconnect", reconnect),
     ("client_mode_restart", client_mode_restart),
     ("split_and_packed", split_and_packed),
+    ("guest_to_guest", guest_to_guest),
     ("two_queue_pairs", two_queue_pairs),
     ("sigterm_during_traffic", sigterm_during_traffic),
     ("ethdev_uplink", ethdev_uplink),

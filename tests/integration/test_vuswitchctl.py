@@ -159,7 +159,7 @@ SHOW_VM0 = dict(VM0, features="0x150008000",
                                 "VIRTIO_F_VERSION_1"],
                 rings=[{"index": 0, "state": "enabled", "size": 256,
                         "packed": False, "broken": False, "packets": 100,
-                        "bytes": 6400, "drops": {"no_mbuf": 2,
+                        "bytes": 6400, "direct": 40, "drops": {"no_mbuf": 2,
                                                  "tx_full": 0}},
                        {"index": 1, "state": "stopped", "size": 1024,
                         "packed": True, "broken": True, "packets": 0,
@@ -637,10 +637,11 @@ def _():
         check(kv(out, key) == val, f"{key}: {kv(out, key)!r}, want {val!r}")
     check("devargs:" not in out, "devargs shown for a vhost-user port")
     head = header(out, "RING")
-    right = ("RING", "SIZE", "PACKETS", "BYTES", "DROPS")
+    right = ("RING", "SIZE", "PACKETS", "BYTES", "DIRECT", "DROPS")
     check_cells(head, row(out, "0"), {
         "RING": 0, "STATE": "enabled", "SIZE": 256, "LAYOUT": "split",
-        "BROKEN": "no", "PACKETS": 100, "BYTES": 6400, "DROPS": 2}, right)
+        "BROKEN": "no", "PACKETS": 100, "BYTES": 6400, "DIRECT": 40,
+        "DROPS": 2}, right)
     check_cells(head, row(out, "1"), {
         "STATE": "stopped", "SIZE": 1024, "LAYOUT": "packed",
         "BROKEN": "yes", "DROPS": 0}, right)

@@ -6,7 +6,9 @@
  *	dequeue	guest transmit ring -> mbufs, freed, zero-copy reaped
  *	enqueue	mbufs -> guest receive buffers
  *	loop	dequeue from guest A, enqueue to guest B, free: the switch's
- *		VM-to-VM cost without any switching logic
+ *		VM-to-VM cost without any switching logic; in mode direct,
+ *		guest to guest without mbufs (vq_peek_burst, vq_put_burst,
+ *		vq_take_burst), the dequeue taking what the peek refuses
  *
  * Only the lib/virtio calls are timed (rte_rdtsc around each burst); the
  * guest's work (filling its transmit ring, reclaiming and posting receive
@@ -70,6 +72,7 @@ struct bcase {
 	enum kind kind;
 	bool packed;
 	bool zc;		/* dequeue, loop: zero_copy = true */
+	bool direct;		/* loop: guest to guest, no mbufs */
 	bool mrg;		/* enqueue: MRG_RXBUF; loop: always */
 	uint32_t len;		/* frame bytes, without the virtio header */
 	char name[64];
@@ -597,11 +600,41 @@ out:
 
 /* ---- guest to guest ------------------------------------------------- */
 
+/*
+ * One burst from guest A to guest B: *n taken from A, *d delivered to B.
+ * Through mbufs, or in mode direct guest to guest, the frames' first
+ * words written as h says (what a switch would have judged); a burst
+ * the peek refuses goes through mbufs, as the switch takes it.
+ */
+static void
+loop_step(const struct bcase *c, struct guest *a, struct guest *b,
+	  const struct vq_head *h, uint16_t *n, uint16_t *d)
+{
+	struct rte_mbuf *pkts[VQ_BURST_MAX];
+
+	if (c->direct) {
+		struct vq_peek pk;
+		int k = vq_peek_burst(a->vq, &pk, opt.burst);
+
+		if (k >= 0) {
+			*d = k > 0 ? vq_put_burst(b->vq, &pk, h) : 0;
+			if (k > 0)
+				vq_take_burst(a->vq, &pk);
+			*n = (uint16_t)k;
+			return;
+		}
+	}
+	*n = vq_dequeue_burst(a->vq, pkts, opt.burst);
+	*d = vq_enqueue_burst(b->vq, pkts, *n);
+	rte_pktmbuf_free_bulk(pkts, *n);
+	vq_reap(a->vq);
+}
+
 static void
 run_loop(struct bcase *c)
 {
-	struct rte_mbuf *pkts[VQ_BURST_MAX];
 	uint8_t tmpl[MAX_FRAME];
+	struct vq_head h = { .mask1 = UINT64_MAX };
 	struct guest a, b;
 	uint64_t got = 0, delivered = 0;
 	uint32_t rseq = 0, stall = 0, per;
@@ -618,6 +651,8 @@ run_loop(struct bcase *c)
 		return;
 	}
 	frame_template(tmpl, c->len);
+	memcpy(&h.w0, tmpl, sizeof(h.w0));
+	memcpy(&h.w1, tmpl + sizeof(h.w0), sizeof(h.w1));
 	memcpy(a.frame, tmpl, c->len);
 	a.flen = c->len;
 	b.buf_len = opt.rx_buf;
@@ -635,10 +670,7 @@ run_loop(struct bcase *c)
 		}
 		tx_refill(&a);
 		rx_refill(&b);
-		n = vq_dequeue_burst(a.vq, pkts, opt.burst);
-		d = vq_enqueue_burst(b.vq, pkts, n);
-		rte_pktmbuf_free_bulk(pkts, n);
-		vq_reap(a.vq);
+		loop_step(c, &a, &b, &h, &n, &d);
 		got += n;
 		delivered += d;
 		if (d != n)
@@ -656,10 +688,7 @@ run_loop(struct bcase *c)
 		tx_refill(&a);
 		rx_refill(&b);
 		t0 = rte_rdtsc();
-		n = vq_dequeue_burst(a.vq, pkts, opt.burst);
-		d = vq_enqueue_burst(b.vq, pkts, n);
-		rte_pktmbuf_free_bulk(pkts, n);
-		vq_reap(a.vq);
+		loop_step(c, &a, &b, &h, &n, &d);
 		t1 = rte_rdtsc();
 		tally_add(c, &t, t1 - t0, n);
 		got += n;
@@ -678,10 +707,7 @@ run_loop(struct bcase *c)
 		uint16_t n, d;
 
 		rx_refill(&b);
-		n = vq_dequeue_burst(a.vq, pkts, opt.burst);
-		d = vq_enqueue_burst(b.vq, pkts, n);
-		rte_pktmbuf_free_bulk(pkts, n);
-		vq_reap(a.vq);
+		loop_step(c, &a, &b, &h, &n, &d);
 		got += n;
 		delivered += d;
 		stall = n ? 0 : stall + 1;
@@ -712,6 +738,14 @@ run_loop(struct bcase *c)
 
 /* ---- cases, output -------------------------------------------------- */
 
+static const char *
+mode_name(const struct bcase *c)
+{
+	if (c->kind == K_ENQ)
+		return c->mrg ? "mergeable" : "non-mrg";
+	return c->direct ? "direct" : c->zc ? "zero-copy" : "copy";
+}
+
 static unsigned int
 make_cases(struct bcase *cs)
 {
@@ -720,7 +754,7 @@ make_cases(struct bcase *cs)
 
 	for (k = K_DEQ; k <= K_LOOP; k++)
 		for (ring = 0; ring < 2; ring++)
-			for (mode = 0; mode < 2; mode++)
+			for (mode = 0; mode < (k == K_LOOP ? 3u : 2u); mode++)
 				for (l = 0; l < RTE_DIM(lens); l++) {
 					struct bcase *c = &cs[n];
 
@@ -732,13 +766,15 @@ make_cases(struct bcase *cs)
 					if (k == K_ENQ)
 						c->mrg = mode;
 					else
-						c->zc = mode;
+						c->zc = mode == 1;
+					c->direct = mode == 2;
 					c->mrg |= k == K_LOOP;
 					snprintf(c->name, sizeof(c->name),
 						 "%s/%s/%s/%u", kind_name[k],
 						 ring ? "packed" : "split",
 						 k == K_ENQ ?
 						 (mode ? "mrg" : "nomrg") :
+						 c->direct ? "direct" :
 						 (mode ? "zc" : "copy"),
 						 lens[l]);
 					n++;
@@ -746,13 +782,6 @@ make_cases(struct bcase *cs)
 	return n;
 }
 
-static const char *
-mode_name(const struct bcase *c)
-{
-	if (c->kind == K_ENQ)
-		return c->mrg ? "mergeable" : "non-mrg";
-	return c->zc ? "zero-copy" : "copy";
-}
 
 static double
 mpps(double cpp)
@@ -769,14 +798,14 @@ zc_share(const struct bcase *c)
 
 static const struct bcase *
 find(const struct bcase *cs, unsigned int n, enum kind k, bool packed,
-     bool zc, uint32_t len)
+     bool zc, bool direct, uint32_t len)
 {
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
 		if (cs[i].kind == k && cs[i].packed == packed &&
-		    cs[i].zc == zc && cs[i].len == len && cs[i].ran &&
-		    cs[i].ok)
+		    cs[i].zc == zc && cs[i].direct == direct &&
+		    cs[i].len == len && cs[i].ran && cs[i].ok)
 			return &cs[i];
 	return NULL;
 }
@@ -856,9 +885,9 @@ print_table(const struct bcase *cs, unsigned int n)
 	for (i = 0; i < RTE_DIM(ratio); i++)
 		for (p = 0; p < 2; p++) {
 			const struct bcase *cp = find(cs, n, ratio[i].k, p,
-						      false, 1518);
+						      false, false, 1518);
 			const struct bcase *zc = find(cs, n, ratio[i].k, p,
-						      true, 1518);
+						      true, false, 1518);
 
 			if (cp == NULL || zc == NULL)
 				continue;
@@ -867,6 +896,21 @@ print_table(const struct bcase *cs, unsigned int n)
 			       zc->median / cp->median, zc->median,
 			       cp->median);
 		}
+	printf("\nloop, direct / copy (median cycles; below 1: guest to "
+	       "guest without mbufs is cheaper)\n");
+	for (p = 0; p < 4; p++) {
+		uint32_t len = p & 1 ? 1518 : 64;
+		const struct bcase *cp = find(cs, n, K_LOOP, p / 2, false,
+					      false, len);
+		const struct bcase *dr = find(cs, n, K_LOOP, p / 2, false,
+					      true, len);
+
+		if (cp == NULL || dr == NULL)
+			continue;
+		printf("  %-6s %5u %6.2f  (%.1f / %.1f)\n",
+		       p / 2 ? "packed" : "split", len,
+		       dr->median / cp->median, dr->median, cp->median);
+	}
 	{
 		uint64_t bad = 0, kept = 0, pre = 0;
 
@@ -940,8 +984,10 @@ print_json(const struct bcase *cs, unsigned int n)
 	for (i = 0; i < 2; i++)
 		for (j = 0; j < 2; j++) {
 			enum kind k = i ? K_LOOP : K_DEQ;
-			const struct bcase *cp = find(cs, n, k, j, false, 1518);
-			const struct bcase *zc = find(cs, n, k, j, true, 1518);
+			const struct bcase *cp = find(cs, n, k, j, false, false,
+						      1518);
+			const struct bcase *zc = find(cs, n, k, j, true, false,
+						      1518);
 
 			if (cp == NULL || zc == NULL)
 				continue;
@@ -1151,7 +1197,7 @@ settle(void)
 int
 main(int argc, char **argv)
 {
-	struct bcase cs[32];
+	struct bcase cs[40];
 	unsigned int n, i, r, ran = 0, failed = 0;
 	bool progress;
 

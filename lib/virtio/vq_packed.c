@@ -661,17 +661,12 @@ rx_one(struct vq *q, struct rte_mbuf *m, void *arg)
 }
 
 /*
- * Receive batches: of the n mbufs at m, whole batches with nothing to fix
- * into the next descriptors, while each is a whole writable buffer
- * inside guest memory that holds its packet. Anything else is left to
- * rx_one; nothing here counts or breaks.
- */
-/*
  * Whole batches of receive buffers from (*pos, *wrap) for up to n
- * frames, the mbufs at m (nothing to fix in them) or, with peeked
- * (a constant), the frames of pk; while each buffer holds its frame: their ids, guest
- * and host addresses. Returns how many, a multiple of VQ_BATCH, and
- * moves the position past them; room is made for their used entries.
+ * frames: the mbufs at m (nothing to fix in them) or, with peeked (a
+ * constant), the frames of pk; while each buffer holds its frame. Their
+ * ids, guest and host addresses; returns how many, a multiple of
+ * VQ_BATCH, and moves the position past them; room is made for their
+ * used entries.
  */
 static __rte_always_inline uint16_t
 rx_batches(struct vq *q, bool peeked, struct rte_mbuf **m,
@@ -694,6 +689,12 @@ rx_batches(struct vq *q, bool peeked, struct rte_mbuf **m,
 	return k;
 }
 
+/*
+ * Receive batches: of the n mbufs at m, whole batches with nothing to fix
+ * into the next descriptors, while each is a whole writable buffer
+ * inside guest memory that holds its packet. Anything else is left to
+ * rx_one; nothing here counts or breaks.
+ */
 static uint16_t
 rx_batch(struct vq *q, struct rte_mbuf **m, uint16_t n,
 	 void *arg __rte_unused)

@@ -544,6 +544,7 @@ same_dest(struct sw_worker *w, const struct sw_plan *pl,
 	if (burst_seg(b, 0) < ETH_HLEN + 2)
 		return false;
 	memcpy(h, burst_data(b, 0), sizeof(h));
+	rte_compiler_barrier();	/* judged from h, never read again */
 	if ((h[RTE_ETHER_ADDR_LEN] & 1) != 0)	/* a multicast source */
 		return false;
 	v = classify(in->vlan, h, burst_seg(b, 0), &s->tagged);

@@ -197,8 +197,9 @@ struct vq_head {
  * Look at up to n frames at the head of the transmit ring: returns how
  * many (pk->n), 0 when there is nothing to take now (as a dequeue would
  * have found), or -1 when the head of the ring is not such a burst, or
- * the queue is not in a state for it (zero-copy buffers out, disabled,
- * broken): then vq_dequeue_burst() or vq_borrow_burst() takes it. Until
+ * the queue is not in a state for it (zero-copy buffers out, a
+ * borrowing burst not yet reaped, disabled, broken): then
+ * vq_dequeue_burst() or vq_borrow_burst() takes it. Until
  * vq_take_burst(), nothing on the queue changes and the frames stay the
  * guest's. On -1, pk->n is how many buffers were read before the burst
  * was refused: 0 when the head of the ring was no whole batch at all,
@@ -209,7 +210,8 @@ int vq_peek_burst(struct vq *q, struct vq_peek *pk, uint16_t n);
  * Copy the pk->n frames of a peeked burst (another queue's) into this
  * guest's receive ring, each beginning with h, and tell the guest.
  * Returns how many were taken, as vq_enqueue_burst() counts; the rest
- * are counted there as it counts them.
+ * are counted there as it counts them (and as no_mbuf when this queue's
+ * pool had none for the one-at-a-time path).
  */
 uint16_t vq_put_burst(struct vq *q, const struct vq_peek *pk,
 		      const struct vq_head *h);

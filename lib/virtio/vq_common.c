@@ -393,9 +393,9 @@ vq_peek_burst(struct vq *q, struct vq_peek *pk, uint16_t n)
 	int k;
 
 	pk->n = 0;
-	if (unlikely(q->broken) || q->zc_held > 0 ||
+	if (unlikely(q->broken) || q->zc_held > 0 || q->nused > 0 ||
 	    !__atomic_load_n(&q->vr->enabled, __ATOMIC_RELAXED))
-		return -1;
+		return -1;	/* nused: a borrowing burst not yet reaped */
 	n = RTE_MIN(n, (uint16_t)VQ_BURST_MAX);
 	k = q->packed ? vq_packed_peek(q, pk, n) : vq_split_peek(q, pk, n);
 	return k > 0 ? peek_frames(q, pk, (uint16_t)k) : k;
@@ -403,8 +403,10 @@ vq_peek_burst(struct vq *q, struct vq_peek *pk, uint16_t n)
 
 /*
  * The frames of pk from the first on that whole batches of receive
- * buffers did not take, or all under a dirty log: copied into mbufs
- * (the header as h says) and enqueued as any other.
+ * buffers did not take, or all under a dirty log: copied into this
+ * queue's mbufs (the header as h says; segments as its pool's room
+ * needs) and enqueued as any other. Frames the pool had no mbufs for
+ * are counted as no_mbuf and not taken.
  */
 static uint16_t
 put_by_mbuf(struct vq *q, const struct vq_peek *pk, uint16_t first,
@@ -418,15 +420,31 @@ put_by_mbuf(struct vq *q, const struct vq_peek *pk, uint16_t first,
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
-		uint8_t *data = rte_pktmbuf_mtod(m[i], uint8_t *);
+		const uint8_t *f = pk->frame[first + i];
+		uint8_t head[VQ_HEAD_LEN];
 
-		vq_mbuf_fill(m[i], pk->frame[first + i], pk->len[first + i]);
-		vq_head_put(data, data, h);
+		vq_head_put(head, f, h);
+		if (vq_copy_to_mbuf(q, m[i], head, sizeof(head)) != 0 ||
+		    vq_copy_to_mbuf(q, m[i], f + sizeof(head),
+				    pk->len[first + i] - sizeof(head)) != 0)
+			break;
+	}
+	if (i < n) {
+		q->stats.drops[VQ_DROP_NO_MBUF] += n - i;
+		rte_pktmbuf_free_bulk(m + i, n - i);
+		n = i;
 	}
 	taken = q->packed ? vq_packed_enqueue(q, m, n) :
 			    vq_split_enqueue(q, m, n);
 	rte_pktmbuf_free_bulk(m, n);
 	return taken;
+}
+
+/* Whether the guest has any receive buffer posted at our position. */
+static bool
+vq_rx_any(struct vq *q)
+{
+	return q->packed ? vq_packed_rx_any(q) : vq_split_rx_any(q);
 }
 
 uint16_t
@@ -445,6 +463,10 @@ vq_put_burst(struct vq *q, const struct vq_peek *pk, const struct vq_head *h)
 	if (likely(!q->dp->log_all))
 		k = q->packed ? vq_packed_put(q, pk, h) :
 				vq_split_put(q, pk, h);
+	if (k == 0 && !vq_rx_any(q)) {	/* no copies to drop */
+		q->stats.drops[VQ_DROP_NO_BUFFER] += pk->n;
+		return 0;
+	}
 	if (k < pk->n && !q->broken)
 		k += put_by_mbuf(q, pk, k, h);
 	return k;

@@ -1035,6 +1035,9 @@ int vq_packed_peek(struct vq *q, struct vq_peek *pk, uint16_t n);
 uint16_t vq_packed_put(struct vq *q, const struct vq_peek *pk,
 		       const struct vq_head *h);
 void vq_packed_take(struct vq *q, const struct vq_peek *pk);
+/* Whether a receive buffer is posted at our position (a snapshot). */
+bool vq_split_rx_any(const struct vq *q);
+bool vq_packed_rx_any(const struct vq *q);
 
 /* Append len bytes to the mbuf chain m, adding segments as needed. */
 int vq_copy_to_mbuf(struct vq *q, struct rte_mbuf *m, const uint8_t *src,

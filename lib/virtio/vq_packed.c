@@ -780,3 +780,9 @@ vq_packed_take(struct vq *q, const struct vq_peek *pk)
 		flush_in_order(q, q->seq);
 	publish_tx(q);
 }
+
+bool
+vq_packed_rx_any(const struct vq *q)
+{
+	return desc_avail(&ring(q)[q->vr->last_avail_idx], q->vr->avail_wrap);
+}

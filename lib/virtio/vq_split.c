@@ -642,3 +642,10 @@ vq_split_take(struct vq *q, const struct vq_peek *pk)
 		flush_in_order(q);
 	publish(q);
 }
+
+bool
+vq_split_rx_any(const struct vq *q)
+{
+	return __atomic_load_n(&avail(q)->idx, __ATOMIC_ACQUIRE) !=
+	       q->vr->last_avail_idx;
+}

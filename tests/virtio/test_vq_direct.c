@@ -6,8 +6,10 @@
  * judged written over them, nothing changes on the sender before the
  * take, bursts that are not plain are left for the dequeue untouched,
  * receive rings short of buffers or with chained ones take the
- * one-at-a-time path, a dirty log is kept, a hostile address leaves the
- * peek to the dequeue, and a packed ring's unfinished burst waits.
+ * one-at-a-time path (in mbufs of the receiver's pool, chained as they
+ * need), a receiver with no buffer costs no copy, a dirty log is kept,
+ * a hostile address leaves the peek to the dequeue, and a packed ring's
+ * unfinished burst waits.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -236,24 +238,34 @@ FOUR(copies)
 static void
 head_written(bool apacked, bool bpacked)
 {
-	struct vq_head h = {
-		.w0 = 0x1122334455667788ull,
-		.w1 = 0x99aabbccddeeff00ull,
-		.mask1 = rte_cpu_to_le_64(0x0000ffffffffffffull),
+	/* an untagged frame's mask, then a tagged one's (all 16 bytes) */
+	const uint64_t masks[] = {
+		rte_cpu_to_le_64(0x0000ffffffffffffull), UINT64_MAX,
 	};
-	struct pair x;
-	unsigned int i;
+	unsigned int i, v;
 
-	open_pair(&x, apacked, V1, bpacked, V1);
-	post(&x.b, 8, &one);
-	move_burst(&x, 8, &h, 8);
-	for (i = 0; i < 8; i++)
-		expect_rx(&x.b, frame_len(i), i, &h);
-	/* bytes 14 and 15, outside the mask, are the frame's own */
-	vqt_frame(want, 64, 0);
-	assert_int_equal(got[14], want[14]);
-	assert_int_equal(got[15], want[15]);
-	close_pair(&x);
+	for (v = 0; v < RTE_DIM(masks); v++) {
+		const struct vq_head h = {
+			.w0 = 0x1122334455667788ull,
+			.w1 = 0x99aabbccddeeff00ull,
+			.mask1 = masks[v],
+		};
+		struct pair x;
+
+		open_pair(&x, apacked, V1, bpacked, V1);
+		post(&x.b, 8, &one);
+		move_burst(&x, 8, &h, 8);
+		for (i = 0; i < 8; i++) {
+			expect_rx(&x.b, frame_len(i), i, &h);
+			/* bytes 14 and 15 are the frame's own outside the
+			 * mask, the head's inside it
+			 */
+			vqt_frame(want, frame_len(i), i);
+			assert_int_equal(got[14] == want[14] &&
+					 got[15] == want[15], v == 0);
+		}
+		close_pair(&x);
+	}
 }
 FOUR(head_written)
 
@@ -327,6 +339,31 @@ refused(bool apacked, bool bpacked)
 	}
 	refused_then_dequeued(&x, 8, 8);
 	close_pair(&x);
+
+	/* a borrowing burst not yet reaped: its used entries wait */
+	open_q(&x.a, apacked, V1, false);
+	vq_free(x.a.vq);
+	{
+		struct vq_params p = {
+			.mp = vqt_init(), .zero_copy = true,
+			.owner_lcore = rte_lcore_id(),
+		};
+		struct rte_mbuf *pkts[VQ_BURST_MAX];
+
+		x.a.vq = vq_create(&x.a.q.vr, &p);
+		assert_non_null(x.a.vq);
+		for (i = 0; i < 8; i++)
+			send(&x.a, 300, i);
+		assert_int_equal(vq_borrow_burst(x.a.vq, pkts, 4), 4);
+		assert_int_equal(vq_peek_burst(x.a.vq, &pk, 64), -1);
+		assert_int_equal(pk.n, 0);
+		rte_pktmbuf_free_bulk(pkts, 4);
+		vq_reap(x.a.vq);
+		assert_int_equal(vq_peek_burst(x.a.vq, &pk, 64), 4);
+		vq_take_burst(x.a.vq, &pk);
+		assert_int_equal(gd_tx_reclaim(&x.a.q), 8);
+	}
+	vqt_fx_close(&x.a);
 
 	/* a disabled ring */
 	open_pair(&x, apacked, V1, bpacked, V1);
@@ -419,6 +456,92 @@ rx_chained(bool apacked, bool bpacked)
 }
 FOUR(rx_chained)
 
+#define SMALL_N		1023
+
+/* A pool of mbufs that hold 256 bytes, for the receiver alone. */
+static struct rte_mempool *
+small_pool(void)
+{
+	static struct rte_mempool *mp;
+
+	if (mp == NULL)
+		mp = rte_pktmbuf_pool_create("vqt_small", SMALL_N, 0, 0,
+					     RTE_PKTMBUF_HEADROOM + 256,
+					     SOCKET_ID_ANY);
+	assert_non_null(mp);
+	return mp;
+}
+
+/* A sender, and a receiver whose queue takes its mbufs from mp. */
+static void
+open_pair_pool(struct pair *x, bool apacked, bool bpacked,
+	       struct rte_mempool *mp)
+{
+	struct vq_params p = {
+		.mp = mp,
+		.owner_lcore = rte_lcore_id(),
+	};
+
+	open_q(&x->a, apacked, V1, false);
+	assert_int_equal(vqt_fx_guest(&x->b, bpacked, V1), 0);
+	x->b.vq = vq_create(&x->b.q.vr, &p);
+	assert_non_null(x->b.vq);
+}
+
+/*
+ * A receiver with no buffer at all: no frame is copied for nothing (its
+ * pool, drained here, is not even asked: no no_mbuf), every one counted
+ * as no room; a disabled one: counted as such. The sender gets its
+ * buffers back either way.
+ */
+static void
+rx_none(bool apacked, bool bpacked)
+{
+	struct rte_mbuf *all[SMALL_N];
+	const struct vq_head h = frame_head();
+	const struct vq_stats *st;
+	struct pair x;
+
+	open_pair_pool(&x, apacked, bpacked, small_pool());
+	st = vq_stats(x.b.vq);
+	assert_int_equal(rte_pktmbuf_alloc_bulk(small_pool(), all, SMALL_N),
+			 0);
+	move_burst(&x, 16, &h, 0);
+	assert_int_equal(st->drops[VQ_DROP_NO_BUFFER], 16);
+	assert_int_equal(st->drops[VQ_DROP_NO_MBUF], 0);
+	x.b.q.vr.enabled = false;
+	post(&x.b, 16, &one);
+	move_burst(&x, 16, &h, 0);
+	assert_int_equal(st->drops[VQ_DROP_DISABLED], 16);
+	assert_int_equal(gd_rx(&x.b.q, NULL, got, sizeof(got)), 0);
+	x.b.q.vr.enabled = true;
+	rte_pktmbuf_free_bulk(all, SMALL_N);
+	close_pair(&x);
+}
+FOUR(rx_none)
+
+/*
+ * A receiver whose mbufs are smaller than the sender's (another pool):
+ * frames the batches do not take are copied into chains of them, whole.
+ */
+static void
+rx_small_pool(bool apacked, bool bpacked)
+{
+	const struct gd_shape apart = { .nsegs = 1, .hdr_apart = true };
+	const struct vq_head h = frame_head();
+	struct pair x;
+	unsigned int i;
+
+	open_pair_pool(&x, apacked, bpacked, small_pool());
+	post(&x.b, 16, &apart);
+	move_burst(&x, 16, &h, 16);
+	for (i = 0; i < 16; i++)
+		expect_rx(&x.b, frame_len(i), i, &h);
+	close_pair(&x);
+	assert_int_equal(rte_mempool_avail_count(small_pool()), SMALL_N);
+}
+FOUR(rx_small_pool)
+
 /*
  * Under a dirty log every page written in the receiver is marked: its
  * buffers' and its used ring's.
@@ -505,6 +628,8 @@ main(void)
 		TESTS4(hostile_address),
 		TESTS4(rx_short),
 		TESTS4(rx_chained),
+		TESTS4(rx_none),
+		TESTS4(rx_small_pool),
 		TESTS4(rx_logged),
 		cmocka_unit_test(waits_for_burst),
 	};

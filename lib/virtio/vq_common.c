@@ -363,9 +363,10 @@ vq_reap(struct vq *q)
 }
 
 /*
- * A peeked burst's frames, each VQ_HEAD_LEN bytes or more and no longer
- * than the queue's mbufs hold (what put_by_mbuf() needs), headers that
- * ask for nothing: moved past their headers. -1 for any other burst.
+ * A peeked burst's frames, each VQ_HEAD_LEN bytes or more (the head a
+ * put writes) and no longer than the queue's mbufs hold (longer ones are
+ * the dequeue's to lend), headers that ask for nothing: moved past their
+ * headers. -1 for any other burst.
  */
 static int
 peek_frames(const struct vq *q, struct vq_peek *pk, uint16_t k)

@@ -388,7 +388,7 @@ vhost_send(struct sw_worker *w, const struct sw_pdp *d,
 	   const struct vq_head *h, uint16_t n, uint64_t bytes)
 {
 	struct sw_wstats *ws = &d->ws[w->id];
-	uint16_t q = d->ntx != 0 ? w->id % d->ntx : 0, taken = 0, i;
+	uint16_t q = d->ntx != 0 ? w->id % d->ntx : 0, taken, i;
 	struct vq *vq = d->tx[q];
 
 	if (unlikely(vq == NULL)) {

@@ -576,22 +576,37 @@ burst_unfinished(struct vq *q)
 	return true;
 }
 
+/* Whether a buffer is available at our avail position. */
+static inline bool
+head_avail(const struct vq *q)
+{
+	return desc_avail(&ring(q)[q->vr->last_avail_idx], q->vr->avail_wrap);
+}
+
+/*
+ * Whether a poll takes from the transmit ring now: a buffer is there
+ * (else the spare mbufs go back) and it is no burst the guest may still
+ * be making available.
+ */
+static inline bool
+tx_ready(struct vq *q)
+{
+	if (!head_avail(q)) {
+		vq_drop_spares(q);
+		return false;
+	}
+	return !burst_unfinished(q);
+}
+
 uint16_t
 vq_packed_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct vhu_vring *vr = q->vr;
 	uint16_t count, out = 0;
 
 	if (q->zc_held > 0 || q->nused > 0)
 		vq_collect_zc(q, zc_done);
 	count = RTE_MIN(n, (uint16_t)(RTE_DIM(q->used) - q->nused));
-	if (!desc_avail(&ring(q)[vr->last_avail_idx], vr->avail_wrap)) {
-		vq_drop_spares(q);
-		goto done;
-	}
-	if (burst_unfinished(q))
-		goto done;
-	if (count == 0)
+	if (!tx_ready(q) || count == 0)
 		goto done;
 	count = vq_alloc_burst(q, pkts, count);
 	if (count == 0)
@@ -732,14 +747,9 @@ vq_packed_enqueue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 int
 vq_packed_peek(struct vq *q, struct vq_peek *pk, uint16_t n)
 {
-	struct vhu_vring *vr = q->vr;
 	uint16_t k;
 
-	if (!desc_avail(&ring(q)[vr->last_avail_idx], vr->avail_wrap)) {
-		vq_drop_spares(q);
-		return 0;
-	}
-	if (burst_unfinished(q))
+	if (!tx_ready(q))
 		return 0;
 	n = RTE_MIN(n, (uint16_t)(RTE_DIM(q->used) - q->nused));
 	k = tx_batch(q, n, pk->len, pk->id, pk->frame);
@@ -784,5 +794,5 @@ vq_packed_take(struct vq *q, const struct vq_peek *pk)
 bool
 vq_packed_rx_any(const struct vq *q)
 {
-	return desc_avail(&ring(q)[q->vr->last_avail_idx], q->vr->avail_wrap);
+	return head_avail(q);
 }

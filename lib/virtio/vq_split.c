@@ -429,6 +429,14 @@ tx_batch(struct vq *q, uint16_t max, uint32_t *len, uint16_t *head,
 	return k;
 }
 
+/* Avail entries the guest has put ahead of our position. */
+static inline uint16_t
+avail_ahead(const struct vq *q)
+{
+	return __atomic_load_n(&avail(q)->idx, __ATOMIC_ACQUIRE) -
+	       q->vr->last_avail_idx;
+}
+
 uint16_t
 vq_split_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -437,7 +445,7 @@ vq_split_dequeue(struct vq *q, struct rte_mbuf **pkts, uint16_t n)
 
 	if (q->zc_held > 0 || q->nused > 0)
 		vq_collect_zc(q, zc_done);
-	count = __atomic_load_n(&avail(q)->idx, __ATOMIC_ACQUIRE) - start;
+	count = avail_ahead(q);
 	if (unlikely(count > q->size)) {
 		vq_set_broken(q, "avail index ran more than a ring ahead");
 		return 0;
@@ -592,7 +600,7 @@ vq_split_peek(struct vq *q, struct vq_peek *pk, uint16_t n)
 {
 	uint16_t start = q->vr->last_avail_idx, count, k;
 
-	count = __atomic_load_n(&avail(q)->idx, __ATOMIC_ACQUIRE) - start;
+	count = avail_ahead(q);
 	if (unlikely(count > q->size))
 		return -1;	/* the dequeue judges it */
 	if (count == 0) {
@@ -613,7 +621,7 @@ vq_split_put(struct vq *q, const struct vq_peek *pk,
 	uint16_t pos = q->vr->last_avail_idx, head[VQ_BURST_MAX], k, j;
 	uint64_t addr[VQ_BURST_MAX], bytes = 0;
 	uint8_t *p[VQ_BURST_MAX];
-	uint16_t n = __atomic_load_n(&avail(q)->idx, __ATOMIC_ACQUIRE) - pos;
+	uint16_t n = avail_ahead(q);
 
 	if (unlikely(n > q->size))
 		return 0;	/* the enqueue judges it */
@@ -646,6 +654,5 @@ vq_split_take(struct vq *q, const struct vq_peek *pk)
 bool
 vq_split_rx_any(const struct vq *q)
 {
-	return __atomic_load_n(&avail(q)->idx, __ATOMIC_ACQUIRE) !=
-	       q->vr->last_avail_idx;
+	return avail_ahead(q) != 0;
 }
